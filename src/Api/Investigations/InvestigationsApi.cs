@@ -1,0 +1,115 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using RootCause.Api.Common;
+using RootCause.Common;
+using RootCause.Events;
+using RootCause.Investigations;
+
+namespace RootCause.Api.Investigations;
+
+public static class InvestigationsApi
+{
+    public static RouteGroupBuilder MapInvestigations(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/investigations").WithTags("Investigations");
+
+        group.MapPost("/", CreateAsync).WithSummary("Open an investigation");
+        group.MapGet("/{id:guid}", GetAsync).WithSummary("Get one investigation (include_deleted=true shows a soft-deleted one)");
+        group.MapPut("/{id:guid}", UpdateAsync).WithSummary("Replace its editable fields (needs If-Match or version)");
+        group.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Soft-delete it (undo with /restore)");
+        group.MapPost("/{id:guid}/restore", RestoreAsync).WithSummary("Undo a soft delete");
+        group.MapPost("/{id:guid}/close", CloseAsync).WithSummary("Close it");
+        group.MapPost("/{id:guid}/reopen", ReopenAsync).WithSummary("Reopen a resolved or closed investigation");
+        group.MapPost("/{id:guid}/notes", AddNoteAsync).WithSummary("Add a markdown note");
+        group.MapGet("/{id:guid}/notes", GetNotesAsync).WithSummary("List its notes, oldest first");
+        group.MapPost("/{id:guid}/link-event", LinkEventAsync).WithSummary("Link an event (both sides record it)");
+        group.MapDelete("/{id:guid}/unlink-event/{eventId:guid}", UnlinkEventAsync).WithSummary("Remove an event link");
+        group.MapGet("/{id:guid}/events", GetEventsAsync).WithSummary("The linked events, by timestamp");
+        group.MapPost("/{id:guid}/related", RelateAsync).WithSummary("Relate another investigation (both sides record it)");
+        group.MapDelete("/{id:guid}/related/{otherId:guid}", UnrelateAsync).WithSummary("Remove a relation");
+        return group;
+    }
+
+    private static IInvestigationGrain Grain(IGrainFactory grains, Guid id) => grains.GetGrain<IInvestigationGrain>(id);
+
+    private static async Task<Created<Investigation>> CreateAsync(InvestigationRequest request, IGrainFactory grains, HttpContext context)
+    {
+        var fields = request.ToFields();
+        var id = Guid.NewGuid();
+        var created = await Grain(grains, id).CreateAsync(fields);
+        context.Response.Headers.ETag = ETags.Format(created.Version);
+        return TypedResults.Created($"/api/investigations/{id}", created);
+    }
+
+    private static async Task<Ok<Investigation>> GetAsync(Guid id, IGrainFactory grains, HttpContext context,
+        [FromQuery(Name = "include_deleted")] bool includeDeleted = false) =>
+        WithETag(context, await Grain(grains, id).GetAsync(includeDeleted)
+            ?? throw new NotFoundException("investigation", id.ToString()));
+
+    private static async Task<Ok<Investigation>> UpdateAsync(Guid id, InvestigationRequest request, IGrainFactory grains, HttpContext context)
+    {
+        var expected = ETags.RequireExpectedVersion(context.Request, request.Version);
+        var fields = request.ToFields();
+        return WithETag(context, await Grain(grains, id).UpdateAsync(fields, expected));
+    }
+
+    private static async Task<NoContent> DeleteAsync(Guid id, IGrainFactory grains, HttpContext context)
+    {
+        await Grain(grains, id).DeleteAsync(ETags.OptionalExpectedVersion(context.Request));
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<Investigation>> RestoreAsync(Guid id, IGrainFactory grains, HttpContext context) =>
+        WithETag(context, await Grain(grains, id).RestoreAsync());
+
+    private static async Task<Ok<Investigation>> CloseAsync(Guid id, IGrainFactory grains, HttpContext context) =>
+        WithETag(context, await Grain(grains, id).CloseAsync(ETags.OptionalExpectedVersion(context.Request)));
+
+    private static async Task<Ok<Investigation>> ReopenAsync(Guid id, IGrainFactory grains, HttpContext context) =>
+        WithETag(context, await Grain(grains, id).ReopenAsync(ETags.OptionalExpectedVersion(context.Request)));
+
+    private static async Task<Created<Note>> AddNoteAsync(Guid id, NoteRequest request, IGrainFactory grains)
+    {
+        var note = await Grain(grains, id).AddNoteAsync(request.ToNewNote());
+        return TypedResults.Created($"/api/investigations/{id}/notes/{note.Id}", note);
+    }
+
+    private static async Task<Ok<IReadOnlyList<Note>>> GetNotesAsync(Guid id, IGrainFactory grains) =>
+        TypedResults.Ok(await Grain(grains, id).GetNotesAsync());
+
+    private static async Task<Ok<Investigation>> LinkEventAsync(Guid id, LinkEventRequest request, IGrainFactory grains, HttpContext context)
+    {
+        var eventId = request.EventId ?? throw new ValidationFailedException("event_id", "event_id is required.");
+        return WithETag(context, await Grain(grains, id).LinkEventAsync(eventId));
+    }
+
+    private static async Task<Ok<Investigation>> UnlinkEventAsync(Guid id, Guid eventId, IGrainFactory grains, HttpContext context) =>
+        WithETag(context, await Grain(grains, id).UnlinkEventAsync(eventId));
+
+    private static async Task<Ok<IReadOnlyList<Event>>> GetEventsAsync(Guid id, IGrainFactory grains)
+    {
+        var investigation = await Grain(grains, id).GetAsync()
+            ?? throw new NotFoundException("investigation", id.ToString());
+        var events = await Task.WhenAll(investigation.EventIds.Select(e => grains.GetGrain<IEventGrain>(e).GetAsync()));
+        IReadOnlyList<Event> visible = [.. events.OfType<Event>().OrderBy(e => e.Timestamp).ThenBy(e => e.Id)];
+        return TypedResults.Ok(visible);
+    }
+
+    private static async Task<Ok<Investigation>> RelateAsync(Guid id, RelateRequest request, IGrainFactory grains, HttpContext context)
+    {
+        var other = request.InvestigationId ?? throw new ValidationFailedException("investigation_id", "investigation_id is required.");
+        return WithETag(context, await Grain(grains, id).RelateAsync(other));
+    }
+
+    private static async Task<Ok<Investigation>> UnrelateAsync(Guid id, Guid otherId, IGrainFactory grains, HttpContext context) =>
+        WithETag(context, await Grain(grains, id).UnrelateAsync(otherId));
+
+    private static Ok<Investigation> WithETag(HttpContext context, Investigation investigation)
+    {
+        context.Response.Headers.ETag = ETags.Format(investigation.Version);
+        return TypedResults.Ok(investigation);
+    }
+}

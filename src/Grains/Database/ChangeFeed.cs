@@ -1,0 +1,153 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace RootCause.Database;
+
+/// <summary>
+/// Reads the change sequence (<c>grain_changes</c>) that every grain-state write appends to in the
+/// same transaction. A reader keeps a <see cref="ChangeCursor"/> and never misses a committed change,
+/// although <c>seq</c> values commit out of order: a row is only handed out once its transaction can
+/// no longer be in progress (its xid is below the oldest running xid). docs/schema.md has the argument.
+/// </summary>
+public sealed class ChangeFeed(NpgsqlDataSource dataSource)
+{
+    // One statement, so the horizon (xmin of this statement's snapshot) and the rows come from the
+    // same snapshot: every transaction with an xid below xmin has ended before that snapshot, so if
+    // it committed, its rows are visible here.
+    private const string ReadSql = """
+        WITH horizon AS (
+            SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin
+        )
+        SELECT horizon.xmin, c.seq, c.txid, c.grain_type, c.grain_id_hash, c.grain_id_n0, c.grain_id_n1,
+               c.grain_id_extension, c.version, c.cleared, c.changed_at
+        FROM horizon
+        LEFT JOIN LATERAL (
+            SELECT *
+            FROM grain_changes
+            WHERE txid >= @horizon
+              AND txid < horizon.xmin
+              AND (txid > @horizon OR seq > @after_seq)
+            ORDER BY txid, seq
+            LIMIT @limit
+        ) AS c ON true
+        ORDER BY c.txid, c.seq
+        """;
+
+    /// <summary>
+    /// Reads the changes of transactions with xid at or above <paramref name="horizon"/> that have
+    /// ended; same as <see cref="ReadAsync(ChangeCursor, int, CancellationToken)"/> from
+    /// <c>new ChangeCursor(horizon)</c>.
+    /// </summary>
+    public Task<ChangeBatch> ReadAsync(ulong horizon, int maxRows, CancellationToken ct) =>
+        ReadAsync(new ChangeCursor(horizon), maxRows, ct);
+
+    /// <summary>
+    /// Reads up to <paramref name="maxRows"/> committed changes after <paramref name="cursor"/>, in
+    /// (transaction id, seq) order, and the cursor to continue from. Store the returned cursor
+    /// together with whatever was derived from the rows (the search index commits it with the index),
+    /// and pass it to the next call: no row is returned twice, and none is skipped.
+    /// </summary>
+    public async Task<ChangeBatch> ReadAsync(ChangeCursor cursor, int maxRows, CancellationToken ct)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
+
+        await using var command = dataSource.CreateCommand(ReadSql);
+        command.Parameters.Add(new NpgsqlParameter<ulong>("horizon", NpgsqlDbType.Xid8) { TypedValue = cursor.Horizon });
+        command.Parameters.Add(new NpgsqlParameter<long>("after_seq", NpgsqlDbType.Bigint) { TypedValue = cursor.AfterSeq });
+        // One extra row tells whether the page was truncated.
+        command.Parameters.Add(new NpgsqlParameter<int>("limit", NpgsqlDbType.Integer) { TypedValue = maxRows + 1 });
+
+        var rows = new List<ChangeRow>();
+        ulong xmin = 0;
+        await using (var reader = await command.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                xmin = reader.GetFieldValue<ulong>(0);
+                if (reader.IsDBNull(1))
+                {
+                    continue; // no rows: the LEFT JOIN still returns the horizon
+                }
+
+                rows.Add(new ChangeRow(
+                    Seq: reader.GetInt64(1),
+                    TxId: reader.GetFieldValue<ulong>(2),
+                    GrainType: reader.GetString(3),
+                    GrainIdHash: reader.GetInt32(4),
+                    GrainIdN0: reader.GetInt64(5),
+                    GrainIdN1: reader.GetInt64(6),
+                    GrainIdExtension: reader.IsDBNull(7) ? null : reader.GetString(7),
+                    Version: reader.GetInt32(8),
+                    Cleared: reader.GetBoolean(9),
+                    ChangedAt: reader.GetFieldValue<DateTimeOffset>(10)));
+            }
+        }
+
+        if (rows.Count > maxRows)
+        {
+            // Truncated: everything up to the last returned row is done. Its transaction has ended
+            // (its xid is below xmin), so the rest of it is already visible and follows by seq.
+            rows.RemoveRange(maxRows, rows.Count - maxRows);
+            var last = rows[^1];
+            return new ChangeBatch(rows, new ChangeCursor(last.TxId, last.Seq), HasMore: true);
+        }
+
+        // Complete up to xmin. xmin never moves backwards, but a cursor from elsewhere (another
+        // database, a restored backup) might be ahead of it: then keep the cursor as it is.
+        var next = xmin > cursor.Horizon ? new ChangeCursor(xmin) : cursor;
+        return new ChangeBatch(rows, next, HasMore: false);
+    }
+}
+
+/// <summary>
+/// Where a change-feed reader stands: every transaction with xid below <see cref="Horizon"/> is fully
+/// processed, and of transaction <see cref="Horizon"/> itself the rows with seq up to
+/// <see cref="AfterSeq"/> (0 = none of them). Start from <c>new ChangeCursor(0)</c> to read everything.
+/// </summary>
+public readonly record struct ChangeCursor(ulong Horizon, long AfterSeq = 0);
+
+/// <summary>A page of changes and the cursor to read the next page from.</summary>
+/// <param name="Rows">Committed changes in (transaction id, seq) order.</param>
+/// <param name="Next">The cursor after these rows.</param>
+/// <param name="HasMore">True when the page was cut at the requested size and more rows are ready now.</param>
+public sealed record ChangeBatch(IReadOnlyList<ChangeRow> Rows, ChangeCursor Next, bool HasMore)
+{
+    /// <summary>The horizon of <see cref="Next"/>.</summary>
+    public ulong NewHorizon => Next.Horizon;
+}
+
+/// <summary>One state write or clear, as recorded by the persistence SQL.</summary>
+/// <param name="Seq">Insertion order (identity); unique, but commits can make it appear out of order.</param>
+/// <param name="TxId">The writing transaction's id (xid8).</param>
+/// <param name="GrainType">The state name Orleans passes as grain type (e.g. "investigation").</param>
+/// <param name="GrainIdHash">Orleans' hash of the grain key (depends on the configured hasher).</param>
+/// <param name="GrainIdN0">First 8 bytes of a Guid key (little-endian), 0 otherwise.</param>
+/// <param name="GrainIdN1">Last 8 bytes of a Guid key, or the integer key, 0 for string keys.</param>
+/// <param name="GrainIdExtension">The string key, or a Guid/integer key's extension; null if none.</param>
+/// <param name="Version">The state version this write produced.</param>
+/// <param name="Cleared">True for ClearState (the state is gone, payload NULL or row deleted).</param>
+/// <param name="ChangedAt">The writing transaction's start time (PostgreSQL now()).</param>
+public sealed record ChangeRow(
+    long Seq,
+    ulong TxId,
+    string GrainType,
+    int GrainIdHash,
+    long GrainIdN0,
+    long GrainIdN1,
+    string? GrainIdExtension,
+    int Version,
+    bool Cleared,
+    DateTimeOffset ChangedAt)
+{
+    /// <summary>The Guid key of a Guid-keyed grain, rebuilt from n0 and n1 the way Orleans split it.</summary>
+    public Guid GuidKey
+    {
+        get
+        {
+            Span<byte> bytes = stackalloc byte[16];
+            BitConverter.TryWriteBytes(bytes, GrainIdN0);
+            BitConverter.TryWriteBytes(bytes[8..], GrainIdN1);
+            return new Guid(bytes);
+        }
+    }
+}

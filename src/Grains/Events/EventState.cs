@@ -1,0 +1,59 @@
+using System.Text.Json.Serialization;
+using RootCause.Common;
+
+namespace RootCause.Events;
+
+/// <summary>The stored form of an event. <c>data</c> and <c>metadata</c> are stored as JSON objects.</summary>
+public sealed class EventState
+{
+    /// <summary>1: every field of the event.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; set; }
+    public Guid Id { get; set; }
+    public DateTimeOffset Timestamp { get; set; }
+    public EventSource Source { get; set; }
+    public string? SourceId { get; set; }
+    public string? EventType { get; set; }
+    public EventSeverity Severity { get; set; }
+    [JsonConverter(typeof(RawJsonConverter))]
+    public string Data { get; set; } = "{}";
+    [JsonConverter(typeof(RawJsonConverter))]
+    public string Metadata { get; set; } = "{}";
+    public List<string>? Tags { get; set; }
+    public List<Guid>? InvestigationIds { get; set; }
+    public DateTimeOffset ParsedAt { get; set; }
+    public DateTimeOffset? LinkedAt { get; set; }
+    public DateTimeOffset? DeletedAt { get; set; }
+    public long Version { get; set; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Exists => Id != Guid.Empty;
+
+    /// <summary>A copy whose lists can be changed without touching this one.</summary>
+    public EventState CloneState()
+    {
+        var copy = (EventState)MemberwiseClone();
+        copy.Tags = Tags is null ? null : [.. Tags];
+        copy.InvestigationIds = InvestigationIds is null ? null : [.. InvestigationIds];
+        return copy;
+    }
+
+    public Event ToEvent() => new()
+    {
+        Id = Id,
+        Timestamp = Timestamp,
+        Source = Source,
+        SourceId = SourceId ?? "",
+        EventType = EventType ?? "",
+        Severity = Severity,
+        Data = Data,
+        Metadata = Metadata,
+        Tags = Tags?.ToArray() ?? [],
+        InvestigationIds = InvestigationIds?.ToArray() ?? [],
+        ParsedAt = ParsedAt,
+        LinkedAt = LinkedAt,
+        DeletedAt = DeletedAt,
+        Version = Version,
+    };
+}

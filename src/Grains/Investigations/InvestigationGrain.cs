@@ -1,0 +1,241 @@
+using Microsoft.Extensions.Logging;
+using RootCause.Common;
+using RootCause.Events;
+
+namespace RootCause.Investigations;
+
+[GrainType("investigation")]
+public sealed class InvestigationGrain(
+    [PersistentState("investigation", StorageNames.Default)] IPersistentState<InvestigationState> store,
+    TimeProvider time,
+    ILogger<InvestigationGrain> logger) : Grain, IInvestigationGrain
+{
+    private InvestigationState State => store.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        State.Upgrade(time.GetUtcNow());
+        return Task.CompletedTask;
+    }
+
+    public async Task<Investigation> CreateAsync(InvestigationFields fields)
+    {
+        if (State.Exists)
+        {
+            return State.ToInvestigation();
+        }
+        var now = time.GetUtcNow();
+        var fresh = new InvestigationState
+        {
+            SchemaVersion = InvestigationState.CurrentSchemaVersion,
+            Id = this.GetPrimaryKey(),
+            CreatedAt = now,
+            Tags = [],
+            EventIds = [],
+            RelatedInvestigationIds = [],
+            Notes = [],
+        };
+        InvestigationRules.Apply(fresh, fields, now, creating: true);
+        await PersistAsync(fresh, now);
+        logger.LogInformation("Investigation {InvestigationId} created: {Title}", fresh.Id, fresh.Title);
+        return State.ToInvestigation();
+    }
+
+    public Task<Investigation?> GetAsync(bool includeDeleted = false) =>
+        Task.FromResult(State.Exists && (includeDeleted || State.DeletedAt is null) ? State.ToInvestigation() : null);
+
+    public Task<Investigation> UpdateAsync(InvestigationFields fields, long expectedVersion) =>
+        ChangeAsync(expectedVersion, (state, now) =>
+        {
+            InvestigationRules.Apply(state, fields, now, creating: false);
+            return true;
+        });
+
+    public Task<Investigation> CloseAsync(long? expectedVersion = null) =>
+        ChangeAsync(expectedVersion, (state, now) =>
+        {
+            if (state.Status == InvestigationStatus.Closed)
+            {
+                return false;
+            }
+            state.Status = InvestigationStatus.Closed;
+            state.ResolvedAt ??= now;
+            return true;
+        });
+
+    public Task<Investigation> ReopenAsync(long? expectedVersion = null) =>
+        ChangeAsync(expectedVersion, (state, _) =>
+        {
+            if (!InvestigationRules.IsTerminal(state.Status))
+            {
+                throw new StateConflictException("status",
+                    $"Only a resolved or closed investigation can be reopened (status is {RootCauseJson.Name(state.Status)}).");
+            }
+            state.Status = InvestigationStatus.Open;
+            state.ResolvedAt = null;
+            return true;
+        });
+
+    public Task<Investigation> DeleteAsync(long? expectedVersion = null) =>
+        ChangeAsync(expectedVersion, (state, now) =>
+        {
+            if (state.DeletedAt is not null)
+            {
+                return false;
+            }
+            state.DeletedAt = now;
+            return true;
+        }, includeDeleted: true);
+
+    public Task<Investigation> RestoreAsync() =>
+        ChangeAsync(null, (state, _) =>
+        {
+            if (state.DeletedAt is null)
+            {
+                return false;
+            }
+            state.DeletedAt = null;
+            return true;
+        }, includeDeleted: true);
+
+    public async Task<Note> AddNoteAsync(NewNote note)
+    {
+        EnsureExists();
+        var stored = InvestigationRules.ValidateNote(note, Guid.NewGuid(), time.GetUtcNow());
+        await ChangeAsync(null, (state, _) =>
+        {
+            var notes = state.Notes ??= [];
+            if (notes.Count >= InvestigationRules.MaxNotes)
+            {
+                throw new StateConflictException("body", $"An investigation holds at most {InvestigationRules.MaxNotes} notes.");
+            }
+            notes.Add(stored);
+            return true;
+        });
+        return stored;
+    }
+
+    public Task<IReadOnlyList<Note>> GetNotesAsync()
+    {
+        EnsureExists();
+        return Task.FromResult<IReadOnlyList<Note>>([.. State.Notes ?? []]);
+    }
+
+    /// <summary>
+    /// The event side is written first: if it fails (unknown event, silo trouble) nothing is
+    /// recorded here and the caller sees the error; if the write here fails after it, a retry
+    /// converges because both sides are idempotent.
+    /// </summary>
+    public async Task<Investigation> LinkEventAsync(Guid eventId)
+    {
+        EnsureExists();
+        await GrainFactory.GetGrain<IEventGrain>(eventId).SetInvestigationLinkAsync(State.Id, linked: true);
+        var result = await ChangeAsync(null, (state, _) => AddOnce(state.EventIds ??= [], eventId));
+        logger.LogInformation("Event {EventId} linked to investigation {InvestigationId}", eventId, State.Id);
+        return result;
+    }
+
+    /// <summary>Removed here first, then on the event; a retry converges.</summary>
+    public async Task<Investigation> UnlinkEventAsync(Guid eventId)
+    {
+        var result = await ChangeAsync(null, (state, _) => state.EventIds?.Remove(eventId) == true);
+        try
+        {
+            await GrainFactory.GetGrain<IEventGrain>(eventId).SetInvestigationLinkAsync(State.Id, linked: false);
+        }
+        catch (NotFoundException)
+        {
+            // The event never existed: nothing to remove on its side.
+        }
+        logger.LogInformation("Event {EventId} unlinked from investigation {InvestigationId}", eventId, State.Id);
+        return result;
+    }
+
+    public async Task<Investigation> RelateAsync(Guid otherInvestigationId)
+    {
+        EnsureExists();
+        if (otherInvestigationId == State.Id)
+        {
+            throw new ValidationFailedException("investigation_id", "An investigation cannot be related to itself.");
+        }
+        await GrainFactory.GetGrain<IInvestigationGrain>(otherInvestigationId).AcceptRelationAsync(State.Id, related: true);
+        return await ChangeAsync(null, (state, _) => AddOnce(state.RelatedInvestigationIds ??= [], otherInvestigationId));
+    }
+
+    public async Task<Investigation> UnrelateAsync(Guid otherInvestigationId)
+    {
+        var result = await ChangeAsync(null, (state, _) => state.RelatedInvestigationIds?.Remove(otherInvestigationId) == true);
+        try
+        {
+            await GrainFactory.GetGrain<IInvestigationGrain>(otherInvestigationId).AcceptRelationAsync(State.Id, related: false);
+        }
+        catch (NotFoundException)
+        {
+            // The other side never existed: nothing to remove there.
+        }
+        return result;
+    }
+
+    /// <summary>A soft-deleted investigation still accepts and drops relations; only a never-created one refuses.</summary>
+    public Task AcceptRelationAsync(Guid otherInvestigationId, bool related) =>
+        ChangeAsync(null, (state, _) => related
+            ? AddOnce(state.RelatedInvestigationIds ??= [], otherInvestigationId)
+            : state.RelatedInvestigationIds?.Remove(otherInvestigationId) == true,
+            includeDeleted: true);
+
+    private static bool AddOnce(List<Guid> list, Guid id)
+    {
+        if (list.Contains(id))
+        {
+            return false;
+        }
+        list.Add(id);
+        return true;
+    }
+
+    /// <summary>
+    /// Applies a change to a copy of the state, so a failed rule or a failed write leaves the grain
+    /// as it was; <paramref name="change"/> returns false when there is nothing to write.
+    /// </summary>
+    private async Task<Investigation> ChangeAsync(long? expectedVersion, Func<InvestigationState, DateTimeOffset, bool> change,
+        bool includeDeleted = false)
+    {
+        EnsureExists(includeDeleted);
+        if (expectedVersion is { } expected && expected != State.Version)
+        {
+            throw new VersionConflictException(expected, State.Version);
+        }
+        var now = time.GetUtcNow();
+        var next = State.Clone();
+        if (change(next, now))
+        {
+            await PersistAsync(next, now);
+        }
+        return State.ToInvestigation();
+    }
+
+    private async Task PersistAsync(InvestigationState next, DateTimeOffset now)
+    {
+        var previous = State;
+        next.UpdatedAt = now;
+        next.Version = previous.Version + 1;
+        store.State = next;
+        try
+        {
+            await store.WriteStateAsync();
+        }
+        catch
+        {
+            store.State = previous;
+            throw;
+        }
+    }
+
+    private void EnsureExists(bool includeDeleted = false)
+    {
+        if (!State.Exists || (!includeDeleted && State.DeletedAt is not null))
+        {
+            throw new NotFoundException("investigation", this.GetPrimaryKey().ToString());
+        }
+    }
+}

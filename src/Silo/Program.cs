@@ -1,0 +1,4 @@
+using RootCause.Silo;
+
+var app = RootCauseSilo.Build(args);
+await app.RunAsync();

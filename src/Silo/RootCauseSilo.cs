@@ -1,0 +1,33 @@
+using RootCause.Api;
+using RootCause.Silo.Demo;
+using RootCause.Silo.Health;
+using RootCause.Silo.Hosting;
+
+namespace RootCause.Silo;
+
+/// <summary>One silo process: the Orleans silo, the REST API, health endpoints and the web page.</summary>
+public static class RootCauseSilo
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
+        });
+        builder.AddRootCauseDatabase();
+        builder.AddRootCauseSilo();
+        builder.AddRootCauseApi();
+        builder.AddRootCauseHealth();
+        builder.AddDemoIncident();
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.MapRootCauseApi();
+        app.MapRootCauseHealth();
+        return app;
+    }
+}

@@ -1,0 +1,111 @@
+using Npgsql;
+using RootCause.Common;
+using RootCause.Events;
+using RootCause.Tests.Infrastructure;
+
+namespace RootCause.Tests.Grains;
+
+[Collection(ClusterCollection.Name)]
+public sealed class EventGrainTests(ClusterFixture fixture)
+{
+    private static EventDraft Draft(string sourceId) => new()
+    {
+        Source = EventSource.Ci,
+        SourceId = sourceId,
+        EventType = "build_failed",
+        Timestamp = DateTimeOffset.UtcNow.AddMinutes(-3),
+        Severity = EventSeverity.High,
+        Data = """{"workflow":"integration-tests","conclusion":"failure"}""",
+        Tags = ["checkout-api"],
+    };
+
+    private IEventGrain GrainFor(EventDraft draft) => fixture.Client.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId));
+
+    [Fact]
+    public async Task ConcurrentIngestOfOneSourceIdCreatesExactlyOneEvent()
+    {
+        var draft = Draft($"run/{Guid.NewGuid():N}");
+
+        // Every task goes through its own grain reference, as separate receivers on separate silos would.
+        var results = await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(() => GrainFor(draft).IngestAsync(draft))));
+
+        Assert.Single(results, r => r.Created);
+        Assert.Single(results.Select(r => r.Event.Id).Distinct());
+        Assert.All(results, r => Assert.Equal(1, r.Event.Version));
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT count(*) FROM grain_changes c
+            JOIN orleans_storage s USING (service_id, grain_type, grain_id_n0, grain_id_n1)
+            WHERE c.grain_type = 'event' AND convert_from(s.payload_binary, 'UTF8')::jsonb ->> 'id' = @id
+            """, connection);
+        command.Parameters.AddWithValue("id", results[0].Event.Id.ToString());
+        Assert.Equal(1L, await command.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task TheSameExternalEventAlwaysGetsTheSameId()
+    {
+        var id = EventKeys.IdFor(EventSource.Git, "shop/api@abc123");
+        Assert.Equal(id, EventKeys.IdFor(EventSource.Git, "shop/api@abc123"));
+        Assert.NotEqual(id, EventKeys.IdFor(EventSource.Ci, "shop/api@abc123"));
+        Assert.NotEqual(id, EventKeys.IdFor(EventSource.Git, "shop/api@abc124"));
+        Assert.Equal(8, id.Version);
+    }
+
+    [Fact]
+    public async Task AnEventSurvivesDeactivationWithItsJsonIntact()
+    {
+        var draft = Draft($"run/{Guid.NewGuid():N}");
+        var grain = GrainFor(draft);
+        var created = (await grain.IngestAsync(draft)).Event;
+
+        await fixture.Cluster.DeactivateAsync(grain);
+        var reloaded = await grain.GetAsync();
+
+        Assert.NotNull(reloaded);
+        Assert.Equal(created.Id, reloaded.Id);
+        Assert.Equal("""{"workflow":"integration-tests","conclusion":"failure"}""", reloaded.Data);
+        Assert.Equal("{}", reloaded.Metadata);
+        Assert.Equal(draft.Timestamp, reloaded.Timestamp);
+        Assert.Equal(EventSeverity.High, reloaded.Severity);
+    }
+
+    [Fact]
+    public async Task IngestingIntoTheWrongGrainIsRefused()
+    {
+        var draft = Draft("run/1");
+        var wrong = fixture.Client.GetGrain<IEventGrain>(Guid.NewGuid());
+        var error = await Assert.ThrowsAsync<ValidationFailedException>(() => wrong.IngestAsync(draft));
+        Assert.Contains("source_id", error.Errors.Keys);
+    }
+
+    [Fact]
+    public async Task UpdatesCarryTheVersionAndSoftDeleteCanBeUndone()
+    {
+        var draft = Draft($"run/{Guid.NewGuid():N}");
+        var grain = GrainFor(draft);
+        var created = (await grain.IngestAsync(draft)).Event;
+        var changes = new EventChanges
+        {
+            EventType = "build_fixed",
+            Timestamp = created.Timestamp,
+            Severity = EventSeverity.Low,
+            Tags = ["checkout-api", "ci"],
+        };
+
+        var updated = await grain.UpdateAsync(changes, created.Version);
+        Assert.Equal("build_fixed", updated.EventType);
+        await Assert.ThrowsAsync<VersionConflictException>(() => grain.UpdateAsync(changes, created.Version));
+
+        await grain.DeleteAsync();
+        Assert.Null(await grain.GetAsync());
+        // Re-ingesting a deleted event does not resurrect or duplicate it.
+        var again = await grain.IngestAsync(draft);
+        Assert.False(again.Created);
+        Assert.NotNull(again.Event.DeletedAt);
+        await grain.RestoreAsync();
+        Assert.Equal("build_fixed", (await grain.GetAsync())!.EventType);
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using RootCause.Hosting;
+
+namespace RootCause.Tests.Infrastructure;
+
+/// <summary>
+/// An in-process Orleans cluster of two silos whose grain state and reminders live in a fresh
+/// real PostgreSQL database, shared by the tests of one collection.
+/// </summary>
+public class ClusterFixture : IAsyncLifetime
+{
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public IClusterClient Client => Cluster.Client;
+
+    protected virtual string DatabaseName => "grains";
+
+    public async Task InitializeAsync()
+    {
+        ConnectionString = await TestDatabase.CreateAsync(DatabaseName);
+        var connectionString = ConnectionString;
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSilo((_, silo) => silo.AddRootCausePersistence(connectionString));
+        builder.ConfigureSiloHost((_, host) => host.Services.AddSingleton(TimeProvider.System));
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Cluster.StopAllSilosAsync();
+        await Cluster.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "grain cluster";
+}
