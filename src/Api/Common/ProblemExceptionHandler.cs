@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -12,7 +13,7 @@ namespace RootCause.Api.Common;
 /// bodies into 400 naming the field (or 413/415), anything unexpected into a 500 without
 /// internals. Nothing reaches the client as a stack trace or an empty error.
 /// </summary>
-internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
@@ -65,12 +66,12 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
 
     /// <summary>
     /// A stale If-Match header is a failed precondition (412, RFC 9110); a stale <c>version</c> in
-    /// the body is a conflict (409). Both carry the current version so the client can re-read.
+    /// the body is a conflict (409). Both carry the current version in the body (the exception
+    /// handler strips ETag headers from error responses, so it is not sent as an ETag).
     /// </summary>
     private static ProblemDetails Conflict(HttpContext context, VersionConflictException c)
     {
         var viaHeader = context.Request.Headers.IfMatch.Count > 0;
-        context.Response.Headers.ETag = ETags.Format(c.CurrentVersion);
         return new ProblemDetails
         {
             Status = viaHeader ? StatusCodes.Status412PreconditionFailed : StatusCodes.Status409Conflict,
@@ -90,15 +91,22 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         {
             return new ProblemDetails { Status = 415, Title = "Unsupported media type", Detail = "Send the body as application/json." };
         }
-        if (bad.InnerException is JsonException json)
+        if (bad.InnerException is JsonException json && IsConversionFailure(json))
         {
             var field = FieldOf(json.Path);
             return Validation(new Dictionary<string, string[]>
             {
-                [field] = [field == "body"
-                    ? "The body is not valid JSON."
-                    : $"{field} has a value of the wrong type or format (timestamps are ISO-8601, e.g. 2026-01-31T12:00:00Z)."],
+                [field] = [$"{field} has a value of the wrong type or format (timestamps are ISO-8601, e.g. 2026-01-31T12:00:00Z)."],
             });
+        }
+        if (bad.InnerException is JsonException)
+        {
+            return Validation(new Dictionary<string, string[]> { ["body"] = ["The body is not valid JSON."] });
+        }
+        if (BindFailure().Match(bad.Message) is { Success: true } binding)
+        {
+            var name = JsonNamingPolicy.SnakeCaseLower.ConvertName(binding.Groups["name"].Value);
+            return Validation(new Dictionary<string, string[]> { [name] = [$"{name} has an invalid value ('{binding.Groups["value"].Value}')."] });
         }
         if (bad.Message.Contains("body", StringComparison.OrdinalIgnoreCase))
         {
@@ -106,6 +114,18 @@ internal sealed class ProblemExceptionHandler(IProblemDetailsService problems, I
         }
         return new ProblemDetails { Status = bad.StatusCode, Title = "Bad request", Detail = bad.Message };
     }
+
+    /// <summary>
+    /// A value of the wrong type for its field, as opposed to text that is not JSON at all
+    /// (which System.Text.Json reports with a reader position instead).
+    /// </summary>
+    private static bool IsConversionFailure(JsonException json) =>
+        json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
+        || json.InnerException is FormatException or InvalidOperationException;
+
+    /// <summary>Minimal APIs report a query or route value that does not parse like this.</summary>
+    [GeneratedRegex("""Failed to bind parameter "\S+ (?<name>[^"]+)" from "(?<value>[^"]*)"\.""")]
+    private static partial Regex BindFailure();
 
     /// <summary><c>$.tags[2]</c> becomes <c>tags[2]</c>; a failure at the root is about the body.</summary>
     private static string FieldOf(string? path)

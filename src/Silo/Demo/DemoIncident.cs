@@ -28,7 +28,7 @@ public static class DemoIncident
         {
             Title = "Checkout returns 502 for a third of payments after v2.14.0",
             Description = "Payment confirmation requests from checkout-api time out against payments-gateway; "
-                + "customers see 'Something went wrong' at the last step. Started minutes after the 14:05 deploy.",
+                + "customers see 'Something went wrong' at the last step. It started minutes after the v2.14.0 deployment.",
             Status = InvestigationStatus.InProgress,
             ImpactSeverity = ImpactSeverity.High,
             Priority = Priority.P1,
@@ -144,7 +144,7 @@ public static class DemoIncident
             {
                 Author = "maria.santos",
                 Kind = NoteKind.Note,
-                Body = "Rolled back to **v2.13.2** at 14:51; error rate back to baseline by 14:55. "
+                Body = "Rolled back to **v2.13.2**; the error rate was back to baseline four minutes later. "
                     + "Suspect the new pool limit (20) is far below peak concurrency (~120).",
             });
         }
