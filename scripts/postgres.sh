@@ -98,6 +98,7 @@ _ensure_traversable() {
     [[ $EUID -eq 0 ]] || return 0
     local path=""
     local part
+    local -a parts
     IFS='/' read -r -a parts <<<"${dir#/}"
     for part in "${parts[@]}"; do
         path="$path/$part"

@@ -9,11 +9,14 @@ public sealed class BenchDatabase
 {
     private readonly string _serverConnectionString;
 
-    private BenchDatabase(string serverConnectionString, string name)
+    private BenchDatabase(string serverConnectionString, string name, string connectionOptions)
     {
         _serverConnectionString = serverConnectionString;
         Name = name;
-        ConnectionString = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = name }.ConnectionString;
+        var database = new NpgsqlConnectionStringBuilder(serverConnectionString) { Database = name }.ConnectionString;
+        // Later keywords win; the builder rejects unknown ones here rather than half-way through the run.
+        var builder = new NpgsqlConnectionStringBuilder(connectionOptions.Length > 0 ? $"{database};{connectionOptions}" : database);
+        ConnectionString = builder.ConnectionString;
     }
 
     public string Name { get; }
@@ -21,11 +24,11 @@ public sealed class BenchDatabase
     /// <summary>The connection string of the run's database, as the silo and the baseline use it (same pool settings).</summary>
     public string ConnectionString { get; }
 
-    public static async Task<BenchDatabase> CreateAsync(string serverConnectionString, TimeProvider time)
+    public static async Task<BenchDatabase> CreateAsync(string serverConnectionString, string connectionOptions, TimeProvider time)
     {
         var name = string.Create(CultureInfo.InvariantCulture,
             $"bench_{time.GetUtcNow():yyyyMMdd_HHmmss}_{Random.Shared.Next():x8}");
-        var database = new BenchDatabase(serverConnectionString, name);
+        var database = new BenchDatabase(serverConnectionString, name, connectionOptions);
         if (!await DatabaseMigrator.EnsureDatabaseExistsAsync(database.ConnectionString))
         {
             throw new InvalidOperationException($"Database {name} already exists; refusing to benchmark into it.");

@@ -32,6 +32,12 @@ public sealed record BenchmarkOptions
     /// <summary>Server connection string (any database; the benchmark creates its own).</summary>
     public string ConnectionString { get; init; } = "";
 
+    /// <summary>
+    /// Extra Npgsql connection-string keywords (e.g. <c>Max Auto Prepare=16</c>) for experiments.
+    /// They apply to the silo and the baseline alike; the default run uses none.
+    /// </summary>
+    public string ConnectionOptions { get; init; } = "";
+
     public bool Keep { get; init; }
 
     public int EffectiveHttpEvents => HttpEvents ?? Math.Max(1, Events / 10);
@@ -47,6 +53,9 @@ public sealed record BenchmarkOptions
           --rounds N           alternating baseline/grain rounds the events are split into (default 4)
           --seed N             seed of the generated workload (default 20240601)
           --connection CS      PostgreSQL server connection string (or env ConnectionStrings__Postgres)
+          --connection-options "K=V;..."
+                               extra Npgsql keywords for the run's database, for the silo and the
+                               baseline alike (experiments only; default none)
           --keep               keep the benchmark database instead of dropping it
         """;
 
@@ -80,6 +89,11 @@ public sealed record BenchmarkOptions
             if (name == "--connection")
             {
                 result = result with { ConnectionString = value };
+                continue;
+            }
+            if (name == "--connection-options")
+            {
+                result = result with { ConnectionOptions = value };
                 continue;
             }
             if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < 0)

@@ -25,8 +25,14 @@ public class ClusterFixture : IAsyncLifetime
         var builder = new InProcessTestClusterBuilder(2);
         builder.ConfigureSilo((_, silo) => silo.AddRootCausePersistence(connectionString));
         builder.ConfigureSiloHost((_, host) => host.Services.AddSingleton(TimeProvider.System));
+        Configure(builder);
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+    }
+
+    /// <summary>Fixtures that need other settings add them here.</summary>
+    protected virtual void Configure(InProcessTestClusterBuilder builder)
+    {
     }
 
     public async Task DisposeAsync()
