@@ -23,6 +23,9 @@ public sealed class CpuMeter
 
     public static CpuMeter Start() => new();
 
+    /// <summary>CPU seconds this process used since <see cref="Start"/>.</summary>
+    public double ProcessSeconds => (Process.GetCurrentProcess().TotalProcessorTime - _processStart).TotalSeconds;
+
     /// <summary>For example <c>cpu: process 143% of 200%, machine 96% busy, iowait 2%</c>.</summary>
     public string Describe()
     {

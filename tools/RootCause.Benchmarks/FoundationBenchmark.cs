@@ -7,6 +7,7 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using RootCause.Events;
 using RootCause.Investigations;
 using RootCause.Silo;
@@ -77,6 +78,8 @@ public static class FoundationBenchmark
             "--Cluster:AdvertisedAddress=127.0.0.1",
             // Per-request and per-grain Information logs would be measured as part of every operation.
             "--Logging:LogLevel:Default=Warning",
+            // The silo's warnings go to stderr with the progress lines; stdout carries only the Markdown result.
+            "--Logging:Console:LogToStandardErrorThreshold=Trace",
             "--Demo:Load=false",
         ]);
         var starting = Stopwatch.GetTimestamp();
@@ -88,6 +91,8 @@ public static class FoundationBenchmark
     private static async Task<BenchmarkResults> MeasureAsync(BenchmarkOptions options, WebApplication silo, BenchDatabase database, TimeProvider time)
     {
         var grains = silo.Services.GetRequiredService<IGrainFactory>();
+        await using var monitor = NpgsqlDataSource.Create(database.ConnectionString);
+        var phases = new PhaseRunner(new PostgresCpu(monitor));
         var workload = new Workload(options.Seed, time.GetUtcNow());
         var concurrency = options.Concurrency;
         var results = new BenchmarkResults(concurrency);
@@ -107,7 +112,7 @@ public static class FoundationBenchmark
         results.AveragePayloadBytes = rawPayloads.Length == 0 ? 0 : rawPayloads.Average(p => p.Length);
 
         // a. investigations through the grain.
-        await PhaseAsync(results.CreateInvestigation, 0, options.Investigations, concurrency, async i =>
+        await phases.RunAsync(results.CreateInvestigation, 0, options.Investigations, concurrency, async i =>
         {
             var created = await grains.GetGrain<IInvestigationGrain>(investigationIds[i]).CreateAsync(investigations[i]);
             if (created.Version != 1)
@@ -128,9 +133,9 @@ public static class FoundationBenchmark
                 {
                     continue;
                 }
-                Func<Task> raw = () => PhaseAsync(results.RawInsert, first, count, concurrency,
+                Func<Task> raw = () => phases.RunAsync(results.RawInsert, first, count, concurrency,
                     i => baseline.InsertAsync(EventKeys.IdFor(events[i].Source, events[i].SourceId), rawPayloads[i]), round + 1);
-                Func<Task> grain = () => PhaseAsync(results.IngestEvent, first, count, concurrency, async i =>
+                Func<Task> grain = () => phases.RunAsync(results.IngestEvent, first, count, concurrency, async i =>
                 {
                     var draft = events[i];
                     var result = await grains.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft);
@@ -165,7 +170,7 @@ public static class FoundationBenchmark
 
         // e. ingest over HTTP: JSON parsing, validation, routing and the response on top of (b).
         var json = new MediaTypeHeaderValue("application/json");
-        await PhaseAsync(results.IngestEventHttp, 0, httpBodies.Length, concurrency, async i =>
+        await phases.RunAsync(results.IngestEventHttp, 0, httpBodies.Length, concurrency, async i =>
         {
             using var content = new ByteArrayContent(httpBodies[i]);
             content.Headers.ContentType = json;
@@ -180,14 +185,14 @@ public static class FoundationBenchmark
         // d. warm GETs: one pass over every investigation activates each grain and opens the
         // connections; the measured pass then reads random ones.
         var warmUp = new PhaseResult("warm-up GET (not reported)", concurrency);
-        await PhaseAsync(warmUp, 0, investigationIds.Length, concurrency, i => GetInvestigationAsync(http, investigationIds[i]));
+        await phases.RunAsync(warmUp, 0, investigationIds.Length, concurrency, i => GetInvestigationAsync(http, investigationIds[i]));
         var random = new Random(options.Seed);
         var targets = Enumerable.Range(0, options.HttpGets).Select(_ => investigationIds[random.Next(investigationIds.Length)]).ToArray();
-        await PhaseAsync(results.GetInvestigationHttp, 0, targets.Length, concurrency, i => GetInvestigationAsync(http, targets[i]));
+        await phases.RunAsync(results.GetInvestigationHttp, 0, targets.Length, concurrency, i => GetInvestigationAsync(http, targets[i]));
         // One request at a time: the service time of a GET, without queueing behind the others.
-        await PhaseAsync(results.GetInvestigationHttpAlone, 0, Math.Min(targets.Length, 2_000), 1, i => GetInvestigationAsync(http, targets[i]));
+        await phases.RunAsync(results.GetInvestigationHttpAlone, 0, Math.Min(targets.Length, 2_000), 1, i => GetInvestigationAsync(http, targets[i]));
         // The same reads as grain calls, to split the HTTP cost from the grain's.
-        await PhaseAsync(results.GetInvestigationGrain, 0, targets.Length, concurrency, async i =>
+        await phases.RunAsync(results.GetInvestigationGrain, 0, targets.Length, concurrency, async i =>
         {
             _ = await grains.GetGrain<IInvestigationGrain>(targets[i]).GetAsync()
                 ?? throw new InvalidOperationException($"Investigation {targets[i]} not found.");
@@ -205,17 +210,29 @@ public static class FoundationBenchmark
         }
     }
 
-    private static async Task PhaseAsync(PhaseResult result, int first, int count, int concurrency, Func<int, Task> operation, int? round = null)
+    /// <summary>Runs measured phases and logs each with its CPU use, this process's and PostgreSQL's.</summary>
+    private sealed class PhaseRunner(PostgresCpu postgres)
     {
-        var cpu = CpuMeter.Start();
-        var sample = await Measurement.RunAsync(first, count, concurrency, operation);
-        result.Add(sample);
-        var latency = LatencySummary.Of(sample.Latencies);
-        var seconds = (double)sample.WallTicks / Stopwatch.Frequency;
-        var name = round is { } r ? string.Create(CultureInfo.InvariantCulture, $"{result.Operation} (round {r})") : result.Operation;
-        var failures = sample.Failures > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {sample.Failures} FAILED, first: {sample.FirstFailure}") : "";
-        Progress(string.Create(CultureInfo.InvariantCulture,
-            $"{name}: {count} in {seconds:F1} s = {count / seconds:F0}/s, p50 {latency.P50:F2} ms, p99 {latency.P99:F2} ms; {cpu.Describe()}{failures}"));
+        /// <summary>Runs one phase and adds it to <paramref name="result"/>.</summary>
+        public async Task RunAsync(PhaseResult result, int first, int count, int concurrency, Func<int, Task> operation, int? round = null)
+        {
+            var pgBefore = await postgres.SnapshotAsync();
+            var cpu = CpuMeter.Start();
+            var sample = await Measurement.RunAsync(first, count, concurrency, operation);
+            var processSeconds = cpu.ProcessSeconds;
+            var machine = cpu.Describe();
+            var pgSeconds = PostgresCpu.Between(pgBefore, await postgres.SnapshotAsync());
+            result.Add(sample, processSeconds, pgSeconds);
+
+            var latency = LatencySummary.Of(sample.Latencies);
+            var seconds = (double)sample.WallTicks / Stopwatch.Frequency;
+            var name = round is { } r ? string.Create(CultureInfo.InvariantCulture, $"{result.Operation} (round {r})") : result.Operation;
+            var perOp = string.Create(CultureInfo.InvariantCulture, $"cpu per op: this process {1000 * processSeconds / Math.Max(count, 1):F2} ms")
+                + (pgSeconds is { } pg ? string.Create(CultureInfo.InvariantCulture, $", PostgreSQL {1000 * pg / Math.Max(count, 1):F2} ms") : "");
+            var failures = sample.Failures > 0 ? string.Create(CultureInfo.InvariantCulture, $"; {sample.Failures} FAILED, first: {sample.FirstFailure}") : "";
+            Progress(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: {count} in {seconds:F1} s = {count / seconds:F0}/s, p50 {latency.P50:F2} ms, p99 {latency.P99:F2} ms; {perOp}; {machine}{failures}"));
+        }
     }
 
     private static async Task<Verification> VerifyAsync(BenchDatabase database, BenchmarkOptions options)

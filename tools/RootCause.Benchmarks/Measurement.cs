@@ -68,7 +68,22 @@ public sealed class PhaseResult(string operation, int concurrency)
     public string Operation { get; } = operation;
     public int Concurrency { get; } = concurrency;
 
-    public void Add(PhaseSample sample) => _samples.Add(sample);
+    private double _postgresCpuSeconds;
+    private bool _postgresMeasured = true;
+
+    public void Add(PhaseSample sample, double processCpuSeconds, double? postgresCpuSeconds)
+    {
+        _samples.Add(sample);
+        ProcessCpuSeconds += processCpuSeconds;
+        _postgresCpuSeconds += postgresCpuSeconds ?? 0;
+        _postgresMeasured &= postgresCpuSeconds is not null;
+    }
+
+    /// <summary>CPU seconds of this process (silo and load generator) over all samples.</summary>
+    public double ProcessCpuSeconds { get; private set; }
+
+    /// <summary>CPU seconds of the PostgreSQL server over all samples; null when not measurable here.</summary>
+    public double? PostgresCpuSeconds => _postgresMeasured && _samples.Count > 0 ? _postgresCpuSeconds : null;
 
     public IReadOnlyList<PhaseSample> Samples => _samples;
 

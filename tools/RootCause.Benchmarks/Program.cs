@@ -3,7 +3,10 @@ using RootCause.Benchmarks;
 // Ingest and reads through the grains, next to a raw-Npgsql baseline. See docs/benchmarks.md.
 if (!BenchmarkOptions.TryParse(args, out var options, out var problem))
 {
-    Console.Error.WriteLine(problem);
+    if (problem is not null)
+    {
+        Console.Error.WriteLine(problem);
+    }
     Console.Error.WriteLine(BenchmarkOptions.Usage);
     return problem is null ? 0 : 2;
 }

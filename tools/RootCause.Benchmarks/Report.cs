@@ -43,6 +43,17 @@ public static class Report
             + $"Aim ≤ {FoundationBenchmark.WarmGetAimP99Ms:F0} ms: **{(getP99 <= FoundationBenchmark.WarmGetAimP99Ms ? "met" : "not met")}**."));
         output.WriteLine("- Per round, ops/s: grain ingest " + Rounds(results.IngestEvent) + "; raw baseline " + Rounds(results.RawInsert) + ".");
         output.WriteLine($"- Check: {verification.Description}: {(verification.Ok ? "all present" : "MISMATCH")}.");
+        output.WriteLine();
+        output.WriteLine("CPU per operation, averaged over each phase (this process = silo + load generator):");
+        output.WriteLine();
+        output.WriteLine("| operation | this process ms/op | PostgreSQL ms/op |");
+        output.WriteLine("|---|---:|---:|");
+        foreach (var row in results.All.Where(r => r.Count > 0))
+        {
+            var pg = row.PostgresCpuSeconds is { } seconds ? (1000 * seconds / row.Count).ToString("F2", c) : "n/a";
+            output.WriteLine(string.Create(c, $"| {row.Operation} | {1000 * row.ProcessCpuSeconds / row.Count:F2} | {pg} |"));
+        }
+        output.WriteLine();
         foreach (var row in results.All.Where(r => r.Failures > 0))
         {
             output.WriteLine($"- {row.Operation}: {row.Failures} failed; first: {row.FirstFailure}");

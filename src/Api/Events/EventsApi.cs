@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using RootCause.Api.Common;
 using RootCause.Common;
 using RootCause.Events;
+using RootCause.Queries;
 
 namespace RootCause.Api.Events;
 
@@ -18,6 +19,7 @@ public static class EventsApi
         group.MapPost("/", IngestAsync)
             .WithSummary("Ingest an event; the same (source, source_id) always yields the same event")
             .WithDescription("201 when this call created the event, 200 with the stored event when it already existed.");
+        group.MapGet("/", ListAsync).WithSummary("List events, newest first (page, per_page, include_deleted)");
         group.MapGet("/{id:guid}", GetAsync).WithSummary("Get one event (include_deleted=true shows a soft-deleted one)");
         group.MapPut("/{id:guid}", UpdateAsync).WithSummary("Replace its editable fields (needs If-Match or version)");
         group.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Soft-delete it (undo with /restore)");
@@ -36,6 +38,14 @@ public static class EventsApi
         return result.Created
             ? TypedResults.Created($"/api/events/{result.Event.Id}", result.Event)
             : TypedResults.Ok(result.Event);
+    }
+
+    private static async Task<Ok<IReadOnlyList<Event>>> ListAsync(IGrainFactory grains, HttpContext context,
+        [FromQuery(Name = "include_deleted")] bool includeDeleted = false)
+    {
+        var page = await grains.GetGrain<IQueryGrain>(0).ListEventsAsync(Paging.Parse(context.Request, includeDeleted));
+        Paging.WriteHeaders(context, page);
+        return TypedResults.Ok(page.Items);
     }
 
     private static async Task<Ok<Event>> GetAsync(Guid id, IGrainFactory grains, HttpContext context,

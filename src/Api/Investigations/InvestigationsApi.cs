@@ -7,6 +7,7 @@ using RootCause.Api.Common;
 using RootCause.Common;
 using RootCause.Events;
 using RootCause.Investigations;
+using RootCause.Queries;
 
 namespace RootCause.Api.Investigations;
 
@@ -17,6 +18,7 @@ public static class InvestigationsApi
         var group = routes.MapGroup("/api/investigations").WithTags("Investigations");
 
         group.MapPost("/", CreateAsync).WithSummary("Open an investigation");
+        group.MapGet("/", ListAsync).WithSummary("List investigations, newest first (page, per_page, include_deleted)");
         group.MapGet("/{id:guid}", GetAsync).WithSummary("Get one investigation (include_deleted=true shows a soft-deleted one)");
         group.MapPut("/{id:guid}", UpdateAsync).WithSummary("Replace its editable fields (needs If-Match or version)");
         group.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Soft-delete it (undo with /restore)");
@@ -42,6 +44,14 @@ public static class InvestigationsApi
         var created = await Grain(grains, id).CreateAsync(fields);
         context.Response.Headers.ETag = ETags.Format(created.Version);
         return TypedResults.Created($"/api/investigations/{id}", created);
+    }
+
+    private static async Task<Ok<IReadOnlyList<Investigation>>> ListAsync(IGrainFactory grains, HttpContext context,
+        [FromQuery(Name = "include_deleted")] bool includeDeleted = false)
+    {
+        var page = await grains.GetGrain<IQueryGrain>(0).ListInvestigationsAsync(Paging.Parse(context.Request, includeDeleted));
+        Paging.WriteHeaders(context, page);
+        return TypedResults.Ok(page.Items);
     }
 
     private static async Task<Ok<Investigation>> GetAsync(Guid id, IGrainFactory grains, HttpContext context,

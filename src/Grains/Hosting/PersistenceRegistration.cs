@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using RootCause.Common;
 
 namespace RootCause.Hosting;
@@ -10,9 +12,11 @@ public static class PersistenceRegistration
     /// <summary>
     /// Grain state and reminders on PostgreSQL, through the SQL in our migrations. State is
     /// System.Text.Json in RootCause's JSON shape, and every write advances the change sequence.
+    /// Also registers the shared <see cref="NpgsqlDataSource"/> for the silo's own queries.
     /// </summary>
     public static ISiloBuilder AddRootCausePersistence(this ISiloBuilder silo, string connectionString)
     {
+        silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         silo.AddAdoNetGrainStorage(StorageNames.Default, o =>
         {
             o.Invariant = Invariant;

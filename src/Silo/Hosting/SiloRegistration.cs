@@ -1,5 +1,4 @@
 using System.Net;
-using Npgsql;
 using Orleans.Configuration;
 using RootCause.Database;
 using RootCause.Hosting;
@@ -16,13 +15,12 @@ public static class SiloRegistration
                 "No PostgreSQL connection string: set ConnectionStrings:Postgres (env ConnectionStrings__Postgres).");
 
     /// <summary>
-    /// The shared data source, and the schema migrations, which run before the silo starts
-    /// (hosted services start in registration order, and the web server starts last).
+    /// The schema migrations, which run before the silo starts (hosted services start in
+    /// registration order, and the web server starts last).
     /// </summary>
     public static IHostApplicationBuilder AddRootCauseDatabase(this IHostApplicationBuilder builder)
     {
-        var connectionString = builder.Configuration.PostgresConnectionString();
-        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        builder.Configuration.PostgresConnectionString();
         builder.Services.AddHostedService<MigrationService>();
         return builder;
     }
