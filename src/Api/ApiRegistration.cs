@@ -8,6 +8,7 @@ using Scalar.AspNetCore;
 using RootCause.Api.Common;
 using RootCause.Api.Events;
 using RootCause.Api.Investigations;
+using RootCause.Api.Search;
 using RootCause.Common;
 
 namespace RootCause.Api;
@@ -39,6 +40,8 @@ public static class ApiRegistration
     {
         routes.MapInvestigations();
         routes.MapEvents();
+        routes.MapAnalytics();
+        routes.MapSearchAdmin();
         routes.MapOpenApi("/openapi/v1.json");
         routes.MapScalarApiReference("/docs/api", o => o.WithTitle("RootCause API").WithOpenApiRoutePattern("/openapi/v1.json"));
         return routes;

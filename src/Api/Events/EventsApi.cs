@@ -4,9 +4,9 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using RootCause.Api.Common;
+using RootCause.Api.Search;
 using RootCause.Common;
 using RootCause.Events;
-using RootCause.Queries;
 
 namespace RootCause.Api.Events;
 
@@ -14,12 +14,13 @@ public static class EventsApi
 {
     public static RouteGroupBuilder MapEvents(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/events").WithTags("Events");
+        var group = routes.MapGroup("/api/events").WithTags("Events")
+            .WithReadYourWrites(RootCause.Search.IndexedKind.Event);
+        QueryEndpoints.MapEventQueries(group);
 
         group.MapPost("/", IngestAsync)
             .WithSummary("Ingest an event; the same (source, source_id) always yields the same event")
             .WithDescription("201 when this call created the event, 200 with the stored event when it already existed.");
-        group.MapGet("/", ListAsync).WithSummary("List events, newest first (page, per_page, include_deleted)");
         group.MapGet("/{id:guid}", GetAsync).WithSummary("Get one event (include_deleted=true shows a soft-deleted one)");
         group.MapPut("/{id:guid}", UpdateAsync).WithSummary("Replace its editable fields (needs If-Match or version)");
         group.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Soft-delete it (undo with /restore)");
@@ -38,14 +39,6 @@ public static class EventsApi
         return result.Created
             ? TypedResults.Created($"/api/events/{result.Event.Id}", result.Event)
             : TypedResults.Ok(result.Event);
-    }
-
-    private static async Task<Ok<IReadOnlyList<Event>>> ListAsync(IGrainFactory grains, HttpContext context,
-        [FromQuery(Name = "include_deleted")] bool includeDeleted = false)
-    {
-        var page = await grains.GetGrain<IQueryGrain>(0).ListEventsAsync(Paging.Parse(context.Request, includeDeleted));
-        Paging.WriteHeaders(context, page);
-        return TypedResults.Ok(page.Items);
     }
 
     private static async Task<Ok<Event>> GetAsync(Guid id, IGrainFactory grains, HttpContext context,

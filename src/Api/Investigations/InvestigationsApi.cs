@@ -4,10 +4,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using RootCause.Api.Common;
+using RootCause.Api.Search;
 using RootCause.Common;
 using RootCause.Events;
 using RootCause.Investigations;
-using RootCause.Queries;
 
 namespace RootCause.Api.Investigations;
 
@@ -15,10 +15,11 @@ public static class InvestigationsApi
 {
     public static RouteGroupBuilder MapInvestigations(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/api/investigations").WithTags("Investigations");
+        var group = routes.MapGroup("/api/investigations").WithTags("Investigations")
+            .WithReadYourWrites(RootCause.Search.IndexedKind.Investigation);
+        QueryEndpoints.MapInvestigationQueries(group);
 
         group.MapPost("/", CreateAsync).WithSummary("Open an investigation");
-        group.MapGet("/", ListAsync).WithSummary("List investigations, newest first (page, per_page, include_deleted)");
         group.MapGet("/{id:guid}", GetAsync).WithSummary("Get one investigation (include_deleted=true shows a soft-deleted one)");
         group.MapPut("/{id:guid}", UpdateAsync).WithSummary("Replace its editable fields (needs If-Match or version)");
         group.MapDelete("/{id:guid}", DeleteAsync).WithSummary("Soft-delete it (undo with /restore)");
@@ -44,14 +45,6 @@ public static class InvestigationsApi
         var created = await Grain(grains, id).CreateAsync(fields);
         context.Response.Headers.ETag = ETags.Format(created.Version);
         return TypedResults.Created($"/api/investigations/{id}", created);
-    }
-
-    private static async Task<Ok<IReadOnlyList<Investigation>>> ListAsync(IGrainFactory grains, HttpContext context,
-        [FromQuery(Name = "include_deleted")] bool includeDeleted = false)
-    {
-        var page = await grains.GetGrain<IQueryGrain>(0).ListInvestigationsAsync(Paging.Parse(context.Request, includeDeleted));
-        Paging.WriteHeaders(context, page);
-        return TypedResults.Ok(page.Items);
     }
 
     private static async Task<Ok<Investigation>> GetAsync(Guid id, IGrainFactory grains, HttpContext context,

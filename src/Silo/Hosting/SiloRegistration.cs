@@ -2,6 +2,7 @@ using System.Net;
 using Orleans.Configuration;
 using RootCause.Database;
 using RootCause.Hosting;
+using RootCause.Search;
 
 namespace RootCause.Silo.Hosting;
 
@@ -52,6 +53,17 @@ public static class SiloRegistration
                 silo.ConfigureEndpoints(settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
             }
             silo.AddRootCausePersistence(connectionString);
+        });
+        var search = builder.Configuration.GetSection(SearchOptions.Section).Get<SearchOptions>() ?? new SearchOptions();
+        // Each silo needs a directory of its own: Lucene locks it.
+        var indexPath = search.IndexPath is { Length: > 0 } path
+            ? Path.GetFullPath(path)
+            : Path.Combine(Path.GetTempPath(), "rootcause-index", $"{settings.ServiceId}-{settings.ClusterId}-{settings.SiloPort}");
+        builder.Services.AddRootCauseSearch(indexPath, o =>
+        {
+            o.PollIntervalMilliseconds = search.PollIntervalMilliseconds;
+            o.BatchSize = search.BatchSize;
+            o.CommitIntervalMilliseconds = search.CommitIntervalMilliseconds;
         });
         return builder;
     }

@@ -1,0 +1,273 @@
+using System.Text;
+using System.Text.Json;
+using Lucene.Net.Documents;
+using Lucene.Net.Index;
+using Lucene.Net.Util;
+using RootCause.Common;
+using RootCause.Events;
+using RootCause.Investigations;
+
+namespace RootCause.Search;
+
+/// <summary>
+/// How records become Lucene documents. One index holds both kinds; <see cref="Kind"/> tells them
+/// apart and <see cref="Uid"/> is the unique key updates and deletes go by.
+/// </summary>
+/// <remarks>
+/// Keyword fields are lower-cased <see cref="StringField"/>s (exact, case-insensitive filters) with
+/// doc values of the same name for sorting and counting. Dates are epoch milliseconds, indexed for
+/// ranges and with numeric doc values for sorting and bucketing; a missing date has neither. Text
+/// fields are analysed with the English analyzer and stored for highlighting. The record itself,
+/// exactly as the API returns it, is stored in <see cref="Source"/>, so lists never touch a grain.
+/// </remarks>
+internal static class IndexDocuments
+{
+    public const string Uid = "_uid";
+    public const string Kind = "_kind";
+    public const string Source = "_source";
+    public const string Version = "_version";
+    public const string Deleted = "_deleted";
+
+    // Text fields (analysed, stored).
+    public const string TitleText = "title";
+    public const string DescriptionText = "description";
+    public const string RootCauseText = "root_cause";
+    public const string RemediationText = "remediation";
+    public const string LessonsText = "lessons_learned";
+    public const string TagsText = "tags_text";
+    public const string NotesText = "notes";
+    public const string EventTypeText = "event_type_text";
+    public const string DataText = "data_text";
+    public const string MetadataText = "metadata_text";
+
+    public static readonly string[] InvestigationTextFields =
+        [TitleText, DescriptionText, RootCauseText, RemediationText, LessonsText, TagsText, NotesText];
+
+    public static readonly string[] EventTextFields = [EventTypeText, TagsText, DataText, MetadataText];
+
+    /// <summary>Field boosts for full-text queries: a title match counts most.</summary>
+    public static readonly IDictionary<string, float> InvestigationBoosts = new Dictionary<string, float>
+    {
+        [TitleText] = 4f,
+        [TagsText] = 2.5f,
+        [RootCauseText] = 1.5f,
+        [DescriptionText] = 1f,
+        [RemediationText] = 1f,
+        [LessonsText] = 1f,
+        [NotesText] = 0.8f,
+    };
+
+    public static readonly IDictionary<string, float> EventBoosts = new Dictionary<string, float>
+    {
+        [EventTypeText] = 3f,
+        [TagsText] = 2f,
+        [DataText] = 1f,
+        [MetadataText] = 0.7f,
+    };
+
+    public static string KindName(IndexedKind kind) => kind == IndexedKind.Investigation ? "investigation" : "event";
+
+    public static string UidFor(IndexedKind kind, Guid id) => (kind == IndexedKind.Investigation ? "i:" : "e:") + id.ToString("N");
+
+    public static Term UidTerm(IndexedKind kind, Guid id) => new(Uid, UidFor(kind, id));
+
+    public static string Keyword(string value) => value.Trim().ToLowerInvariant();
+
+    public static Document ForInvestigation(InvestigationState state)
+    {
+        var record = state.ToInvestigation();
+        var doc = Common(IndexedKind.Investigation, record.Id, record.Version, record.DeletedAt is not null,
+            JsonSerializer.SerializeToUtf8Bytes(record, RootCauseJson.Options));
+
+        SingleKeyword(doc, SearchFields.Status, RootCauseJson.Name(record.Status));
+        SingleKeyword(doc, SearchFields.ImpactSeverity, RootCauseJson.Name(record.ImpactSeverity));
+        SingleKeyword(doc, SearchFields.Priority, RootCauseJson.Name(record.Priority));
+        SingleKeyword(doc, SearchFields.Component, record.ComponentAffected);
+        SingleKeyword(doc, SearchFields.Service, record.ServiceAffected);
+        SingleKeyword(doc, SearchFields.AssignedTo, record.AssignedTo);
+        SingleKeyword(doc, SearchFields.CreatedBy, record.CreatedBy);
+        MultiKeyword(doc, SearchFields.Tags, record.Tags);
+        doc.Add(new SortedDocValuesField(SearchFields.Title, new BytesRef(Keyword(record.Title))));
+        Number(doc, SearchFields.SeverityRank, (int)record.ImpactSeverity);
+        Number(doc, SearchFields.PriorityRank, (int)record.Priority);
+
+        Date(doc, SearchFields.DetectedAt, record.DetectedAt);
+        Date(doc, SearchFields.StartedAt, record.StartedAt);
+        Date(doc, SearchFields.ResolvedAt, record.ResolvedAt);
+        Date(doc, SearchFields.CreatedAt, record.CreatedAt);
+        Date(doc, SearchFields.UpdatedAt, record.UpdatedAt);
+
+        Text(doc, TitleText, record.Title);
+        Text(doc, DescriptionText, record.Description);
+        Text(doc, RootCauseText, record.RootCause);
+        Text(doc, RemediationText, record.Remediation);
+        Text(doc, LessonsText, record.LessonsLearned);
+        Text(doc, TagsText, string.Join(' ', record.Tags));
+        foreach (var note in state.Notes ?? [])
+        {
+            Text(doc, NotesText, note.Body);
+        }
+        return doc;
+    }
+
+    public static Document ForEvent(EventState state)
+    {
+        var record = state.ToEvent();
+        var doc = Common(IndexedKind.Event, record.Id, record.Version, record.DeletedAt is not null,
+            JsonSerializer.SerializeToUtf8Bytes(record, RootCauseJson.Options));
+
+        SingleKeyword(doc, SearchFields.Source, RootCauseJson.Name(record.Source));
+        SingleKeyword(doc, SearchFields.EventSeverity, RootCauseJson.Name(record.Severity));
+        SingleKeyword(doc, SearchFields.EventType, record.EventType);
+        Number(doc, SearchFields.EventSeverityRank, (int)record.Severity);
+        MultiKeyword(doc, SearchFields.Tags, record.Tags);
+        MultiKeyword(doc, SearchFields.InvestigationIds, record.InvestigationIds.Select(i => i.ToString("D")));
+
+        // Components named in data or metadata (connectors put the catalog name there).
+        var components = new List<string>();
+        var dataText = new StringBuilder();
+        var metadataText = new StringBuilder();
+        Flatten(record.Data, dataText, components);
+        Flatten(record.Metadata, metadataText, components);
+        MultiKeyword(doc, SearchFields.EventComponents, components);
+        Text(doc, DataText, dataText.ToString());
+        Text(doc, MetadataText, metadataText.ToString());
+
+        Date(doc, SearchFields.Timestamp, record.Timestamp);
+        Date(doc, SearchFields.ParsedAt, record.ParsedAt);
+        Date(doc, SearchFields.LinkedAt, record.LinkedAt);
+
+        Text(doc, EventTypeText, record.EventType.Replace('_', ' ').Replace('.', ' ') + " " + record.EventType);
+        Text(doc, TagsText, string.Join(' ', record.Tags));
+        return doc;
+    }
+
+    /// <summary>The top-level keys of event data/metadata whose values name a component.</summary>
+    public static readonly string[] ComponentKeys = ["component", "service", "service_name", "app"];
+
+    private static Document Common(IndexedKind kind, Guid id, long version, bool deleted, byte[] source)
+    {
+        var doc = new Document
+        {
+            new StringField(Uid, UidFor(kind, id), Field.Store.NO),
+            new StringField(Kind, KindName(kind), Field.Store.NO),
+            new StringField(SearchFields.Id, id.ToString("D"), Field.Store.NO),
+            new SortedDocValuesField(SearchFields.Id, new BytesRef(id.ToString("D"))),
+            new StringField(Deleted, deleted ? "1" : "0", Field.Store.NO),
+            new NumericDocValuesField(Version, version),
+            new StoredField(Source, source),
+        };
+        return doc;
+    }
+
+    private static void SingleKeyword(Document doc, string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return;
+        }
+        var keyword = Keyword(value);
+        doc.Add(new StringField(field, keyword, Field.Store.NO));
+        doc.Add(new SortedDocValuesField(field, new BytesRef(keyword)));
+    }
+
+    private static void MultiKeyword(Document doc, string field, IEnumerable<string> values)
+    {
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var value in values)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                continue;
+            }
+            var keyword = Keyword(value);
+            if (existing.Add(keyword))
+            {
+                doc.Add(new StringField(field, keyword, Field.Store.NO));
+                doc.Add(new SortedSetDocValuesField(field, new BytesRef(keyword)));
+            }
+        }
+    }
+
+    private static void Number(Document doc, string field, long value)
+    {
+        doc.Add(new Int64Field(field, value, Field.Store.NO));
+        doc.Add(new NumericDocValuesField(field, value));
+    }
+
+    private static void Date(Document doc, string field, DateTimeOffset? value)
+    {
+        if (value is { } v && v != default)
+        {
+            Number(doc, field, v.ToUnixTimeMilliseconds());
+        }
+    }
+
+    private static void Text(Document doc, string field, string? value)
+    {
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            doc.Add(new TextField(field, value, Field.Store.YES));
+        }
+    }
+
+    /// <summary>
+    /// The searchable text of a JSON object: every property name and scalar value, nested objects and
+    /// arrays included; string values of the top-level <see cref="ComponentKeys"/> are collected too.
+    /// </summary>
+    private static void Flatten(string json, StringBuilder text, List<string> components)
+    {
+        if (string.IsNullOrEmpty(json) || json == "{}")
+        {
+            return;
+        }
+        try
+        {
+            using var parsed = JsonDocument.Parse(json);
+            if (parsed.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var property in parsed.RootElement.EnumerateObject())
+                {
+                    if (property.Value.ValueKind == JsonValueKind.String
+                        && ComponentKeys.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
+                    {
+                        components.Add(property.Value.GetString()!);
+                    }
+                }
+            }
+            Walk(parsed.RootElement, text);
+        }
+        catch (JsonException)
+        {
+            text.Append(json);
+        }
+    }
+
+    private static void Walk(JsonElement element, StringBuilder text)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    text.Append(property.Name).Append(' ');
+                    Walk(property.Value, text);
+                }
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    Walk(item, text);
+                }
+                break;
+            case JsonValueKind.String:
+                text.Append(element.GetString()).Append('\n');
+                break;
+            case JsonValueKind.Number:
+            case JsonValueKind.True:
+            case JsonValueKind.False:
+                text.Append(element.GetRawText()).Append(' ');
+                break;
+        }
+    }
+}

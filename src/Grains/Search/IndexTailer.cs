@@ -1,0 +1,266 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RootCause.Common;
+using RootCause.Database;
+using RootCause.Events;
+using RootCause.Investigations;
+
+namespace RootCause.Search;
+
+/// <summary>Settings of the silo's search index (configuration section "Search").</summary>
+public sealed class SearchOptions
+{
+    public const string Section = "Search";
+
+    /// <summary>The index directory; one per silo (Lucene locks it).</summary>
+    public string? IndexPath { get; set; }
+
+    /// <summary>How long the tailer sleeps when it has caught up.</summary>
+    public int PollIntervalMilliseconds { get; set; } = 100;
+
+    /// <summary>Changes read per change-feed page.</summary>
+    public int BatchSize { get; set; } = 2000;
+
+    /// <summary>How often applied changes are committed (made durable with their cursor).</summary>
+    public int CommitIntervalMilliseconds { get; set; } = 2000;
+}
+
+/// <summary>
+/// Keeps the silo's index equal to PostgreSQL: follows the change feed from the committed cursor,
+/// re-reads the current state of every changed record, upserts or deletes its document, refreshes
+/// the searcher, and commits the documents together with the cursor. Rebuilds from a full scan
+/// when the index is missing, unreadable, from another database, or when asked.
+/// </summary>
+public sealed class IndexTailer(
+    LuceneSearchIndex index,
+    ChangeFeed feed,
+    IndexSource source,
+    SearchOptions options,
+    TimeProvider time,
+    ILogger<IndexTailer> logger) : BackgroundService
+{
+    private readonly ConcurrentQueue<string> _rebuildRequests = new();
+    private ChangeCursor _cursor;
+    private ChangeCursor _committedCursor;
+    private string _identity = "";
+    private DateTimeOffset? _lastAppliedAt;
+    private RebuildProgress? _rebuild;
+    private long _lastStatusRefresh;
+
+    /// <summary>For tests: stop after applying this many change-feed pages, without a final commit (a crash).</summary>
+    public int? CrashAfterPages { get; set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        index.RebuildRequested += reason => _rebuildRequests.Enqueue(reason);
+        var failures = 0;
+        var pages = 0;
+        var started = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (!started)
+                {
+                    await OpenAsync(stoppingToken);
+                    started = true;
+                }
+                if (_rebuildRequests.TryDequeue(out var reason))
+                {
+                    while (_rebuildRequests.TryDequeue(out _))
+                    {
+                    }
+                    await RebuildAsync(reason, stoppingToken);
+                }
+                var more = await TailOnceAsync(stoppingToken);
+                failures = 0;
+                pages++;
+                if (CrashAfterPages is { } crash && pages >= crash)
+                {
+                    logger.LogWarning("Index tailer stopping without a commit after {Pages} pages (crash simulation)", pages);
+                    return;
+                }
+                if (!more)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds), time, stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                failures++;
+                var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(failures, 7))));
+                logger.LogError(e, "Search index update failed (attempt {Attempt}); retrying in {Delay}", failures, delay);
+                index.SetStatus("failing", _cursor.Horizon, _lastAppliedAt, _rebuild, e.Message);
+                try
+                {
+                    await Task.Delay(delay, time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+        if (started && CrashAfterPages is null && _cursor != _committedCursor)
+        {
+            index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
+            _committedCursor = _cursor;
+        }
+    }
+
+    private async Task OpenAsync(CancellationToken ct)
+    {
+        _identity = await source.IdentityAsync(ct);
+        if (index.CommittedPosition(_identity) is { } position)
+        {
+            _cursor = _committedCursor = new ChangeCursor(position.Horizon, position.AfterSeq);
+            logger.LogInformation("Search index resumes at horizon {Horizon} with {Documents} documents", position.Horizon, index.Status.Documents);
+            index.SetStatus("catching_up", _cursor.Horizon, null, null, null);
+        }
+        else
+        {
+            await RebuildAsync(index.Status.Documents == 0 ? "the index is missing" : "the index belongs to another database or format", ct);
+        }
+    }
+
+    /// <summary>Applies one change-feed page; true when more pages are ready right away.</summary>
+    public async Task<bool> TailOnceAsync(CancellationToken ct)
+    {
+        var batch = await feed.ReadAsync(_cursor, options.BatchSize, ct);
+        var keys = new HashSet<(string, long, long)>();
+        DateTimeOffset? last = null;
+        foreach (var row in batch.Rows)
+        {
+            if (row.GrainIdExtension is null && IndexSource.IndexedStateNames.Contains(row.GrainType))
+            {
+                keys.Add((row.GrainType, row.GrainIdN0, row.GrainIdN1));
+            }
+            last = row.ChangedAt;
+        }
+        if (keys.Count > 0)
+        {
+            var states = await source.FetchAsync(keys, ct);
+            var applied = new List<(IndexedKind, Guid, long)>(states.Count);
+            foreach (var state in states)
+            {
+                if (Apply(state) is { } version)
+                {
+                    applied.Add((KindOf(state.StateName), state.Id, version));
+                }
+            }
+            index.Refresh(applied);
+        }
+        index.CountApplied(batch.Rows.Count);
+        _cursor = batch.Next;
+        _lastAppliedAt = last ?? _lastAppliedAt;
+        if (_cursor != _committedCursor
+            && time.GetUtcNow() - (index.LastCommitAt ?? DateTimeOffset.MinValue) >= TimeSpan.FromMilliseconds(options.CommitIntervalMilliseconds))
+        {
+            index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
+            _committedCursor = _cursor;
+        }
+        var state2 = batch.HasMore ? "catching_up" : "live";
+        index.SetStatus(state2, _cursor.Horizon, _lastAppliedAt, _rebuild, null);
+        if (Stopwatch.GetElapsedTime(_lastStatusRefresh) > TimeSpan.FromSeconds(1))
+        {
+            index.RefreshStatus();
+            _lastStatusRefresh = Stopwatch.GetTimestamp();
+        }
+        return batch.HasMore;
+    }
+
+    /// <summary>
+    /// Replaces the index with a full scan of PostgreSQL. The horizon is read before the scan: every
+    /// transaction below it is visible to the scan, and anything later is replayed by the feed
+    /// (upserts are idempotent). Readers keep the previous index until the rebuild commits.
+    /// </summary>
+    public async Task RebuildAsync(string reason, CancellationToken ct)
+    {
+        var startedAt = time.GetUtcNow();
+        var total = await source.CountAsync(ct);
+        logger.LogInformation("Search index rebuild started ({Reason}): {Total} records", reason, total);
+        _rebuild = new RebuildProgress(reason, startedAt, total, 0, null);
+        index.SetStatus("rebuilding", _cursor.Horizon, _lastAppliedAt, _rebuild, null);
+        var horizon = await source.HorizonAsync(ct);
+        index.DeleteAll();
+        long indexed = 0;
+        var lastLog = Stopwatch.GetTimestamp();
+        await foreach (var state in source.ScanAsync(ct))
+        {
+            if (Document(state) is { } doc)
+            {
+                index.Add(doc.Document);
+            }
+            indexed++;
+            if (indexed % 1000 == 0)
+            {
+                _rebuild = _rebuild with { Indexed = indexed, Total = Math.Max(total, indexed) };
+                index.SetStatus("rebuilding", _cursor.Horizon, _lastAppliedAt, _rebuild, null);
+                if (Stopwatch.GetElapsedTime(lastLog) > TimeSpan.FromSeconds(5))
+                {
+                    logger.LogInformation("Search index rebuild: {Indexed} of {Total} records", indexed, total);
+                    lastLog = Stopwatch.GetTimestamp();
+                }
+            }
+        }
+        _cursor = new ChangeCursor(horizon);
+        index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
+        _committedCursor = _cursor;
+        index.Refresh([]);
+        _rebuild = _rebuild with { Indexed = indexed, Total = indexed, FinishedAt = time.GetUtcNow() };
+        index.SetStatus("catching_up", _cursor.Horizon, _lastAppliedAt, _rebuild, null);
+        index.RefreshStatus();
+        logger.LogInformation("Search index rebuild finished: {Indexed} records in {Elapsed:0.0} s", indexed, (time.GetUtcNow() - startedAt).TotalSeconds);
+    }
+
+    private static IndexedKind KindOf(string stateName) => stateName == "investigation" ? IndexedKind.Investigation : IndexedKind.Event;
+
+    /// <summary>Upserts or removes one record's document; returns the version now indexed, if any.</summary>
+    private long? Apply(StoredState state)
+    {
+        var kind = KindOf(state.StateName);
+        if (Document(state) is { } doc)
+        {
+            index.Upsert(kind, state.Id, doc.Document);
+            return doc.Version;
+        }
+        index.Remove(kind, state.Id);
+        return null;
+    }
+
+    private (Lucene.Net.Documents.Document Document, long Version)? Document(StoredState state)
+    {
+        if (state.Payload is null)
+        {
+            return null;
+        }
+        try
+        {
+            if (state.StateName == "investigation")
+            {
+                var investigation = JsonSerializer.Deserialize<InvestigationState>(state.Payload, RootCauseJson.Options);
+                if (investigation is null || !investigation.Exists)
+                {
+                    return null;
+                }
+                investigation.Upgrade(time.GetUtcNow());
+                return (IndexDocuments.ForInvestigation(investigation), investigation.Version);
+            }
+            var @event = JsonSerializer.Deserialize<EventState>(state.Payload, RootCauseJson.Options);
+            return @event is null || !@event.Exists ? null : (IndexDocuments.ForEvent(@event), @event.Version);
+        }
+        catch (JsonException e)
+        {
+            logger.LogError(e, "Stored {StateName} {Id} is not readable JSON; it is left out of the search index", state.StateName, state.Id);
+            return null;
+        }
+    }
+}

@@ -1,0 +1,534 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Lucene.Net.Analysis;
+using Lucene.Net.Analysis.En;
+using Lucene.Net.Documents;
+using Lucene.Net.Index;
+using Lucene.Net.QueryParsers.Classic;
+using Lucene.Net.Search;
+using Lucene.Net.Search.Highlight;
+using Lucene.Net.Store;
+using Lucene.Net.Util;
+using Microsoft.Extensions.Logging;
+using RootCause.Common;
+using Directory = Lucene.Net.Store.Directory;
+
+namespace RootCause.Search;
+
+/// <summary>
+/// The silo's Lucene index: one <see cref="IndexWriter"/> (it holds the directory's write lock), a
+/// <see cref="SearcherManager"/> for near-real-time readers, and the change-feed cursor committed in
+/// the same Lucene commit as the documents it produced. Writes come only from <see cref="IndexTailer"/>;
+/// queries come from any thread.
+/// </summary>
+public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
+{
+    /// <summary>Bumped when documents change shape: an index of another format is rebuilt.</summary>
+    public const string FormatVersion = "1";
+
+    private const string CommitFormat = "format";
+    private const string CommitIdentity = "database";
+    private const string CommitHorizon = "horizon";
+    private const string CommitAfterSeq = "after_seq";
+    private const string CommitApplied = "changes_applied";
+
+    private static readonly LuceneVersion Lucene = LuceneVersion.LUCENE_48;
+
+    private readonly string _path;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly Analyzer _analyzer = new EnglishAnalyzer(Lucene);
+    private readonly Directory _directory;
+    private readonly IndexWriter _writer;
+    private readonly SearcherManager _searchers;
+    private readonly VisibilityWaiters _waiters = new();
+
+    private volatile IndexStatus _status;
+    private IReadOnlyDictionary<string, string> _committed;
+
+    public LuceneSearchIndex(string path, ILogger logger, TimeProvider time)
+    {
+        _path = path;
+        _logger = logger;
+        _time = time;
+        System.IO.Directory.CreateDirectory(path);
+        _directory = OpenOrReset(path, logger, out _committed);
+        _writer = new IndexWriter(_directory, new IndexWriterConfig(Lucene, _analyzer)
+        {
+            OpenMode = OpenMode.CREATE_OR_APPEND,
+            RAMBufferSizeMB = 64,
+        });
+        _searchers = new SearcherManager(_writer, applyAllDeletes: true, new SearcherFactory());
+        _status = new IndexStatus { State = "starting" };
+        RefreshStatus();
+    }
+
+    /// <summary>The change-feed position of the last commit, if it was made for <paramref name="identity"/>.</summary>
+    public (ulong Horizon, long AfterSeq)? CommittedPosition(string identity)
+    {
+        if (!_committed.TryGetValue(CommitFormat, out var format) || format != FormatVersion
+            || !_committed.TryGetValue(CommitIdentity, out var id) || id != identity
+            || !_committed.TryGetValue(CommitHorizon, out var horizon)
+            || !_committed.TryGetValue(CommitAfterSeq, out var afterSeq))
+        {
+            return null;
+        }
+        return (ulong.Parse(horizon, CultureInfo.InvariantCulture), long.Parse(afterSeq, CultureInfo.InvariantCulture));
+    }
+
+    public IndexStatus Status => _status;
+
+    internal long ChangesApplied { get; private set; }
+
+    // ----- writing (tailer thread only) -----
+
+    internal void Upsert(IndexedKind kind, Guid id, Document document) => _writer.UpdateDocument(IndexDocuments.UidTerm(kind, id), document);
+
+    internal void Remove(IndexedKind kind, Guid id) => _writer.DeleteDocuments(IndexDocuments.UidTerm(kind, id));
+
+    internal void Add(Document document) => _writer.AddDocument(document);
+
+    internal void DeleteAll() => _writer.DeleteAll();
+
+    internal void CountApplied(int changes) => ChangesApplied += changes;
+
+    /// <summary>Makes everything written so far visible to queries and wakes read-your-writes waiters.</summary>
+    internal void Refresh(IEnumerable<(IndexedKind Kind, Guid Id, long Version)> applied)
+    {
+        _searchers.MaybeRefreshBlocking();
+        _waiters.Publish(applied);
+    }
+
+    /// <summary>The durable step: documents and the cursor they bring the index to, in one Lucene commit.</summary>
+    internal void Commit(string identity, ulong horizon, long afterSeq)
+    {
+        var data = new Dictionary<string, string>
+        {
+            [CommitFormat] = FormatVersion,
+            [CommitIdentity] = identity,
+            [CommitHorizon] = horizon.ToString(CultureInfo.InvariantCulture),
+            [CommitAfterSeq] = afterSeq.ToString(CultureInfo.InvariantCulture),
+            [CommitApplied] = ChangesApplied.ToString(CultureInfo.InvariantCulture),
+        };
+        _writer.SetCommitData(data);
+        _writer.Commit();
+        _committed = data;
+        LastCommitAt = _time.GetUtcNow();
+    }
+
+    internal DateTimeOffset? LastCommitAt { get; private set; }
+
+    internal void SetStatus(string state, ulong horizon, DateTimeOffset? lastAppliedAt, RebuildProgress? rebuild, string? error)
+    {
+        _status = _status with
+        {
+            State = state,
+            Horizon = horizon,
+            ChangesApplied = ChangesApplied,
+            LastAppliedAt = lastAppliedAt,
+            LastCommitAt = LastCommitAt,
+            Rebuild = rebuild,
+            LastError = error,
+        };
+    }
+
+    internal void RefreshStatus()
+    {
+        var searcher = _searchers.Acquire();
+        try
+        {
+            _status = _status with
+            {
+                Documents = searcher.IndexReader.NumDocs,
+                Investigations = searcher.Search(KindQuery(IndexedKind.Investigation), 1).TotalHits,
+                Events = searcher.Search(KindQuery(IndexedKind.Event), 1).TotalHits,
+                SizeBytes = DirectorySize(),
+            };
+        }
+        finally
+        {
+            _searchers.Release(searcher);
+        }
+    }
+
+    private long DirectorySize()
+    {
+        try
+        {
+            return new DirectoryInfo(_path).EnumerateFiles().Sum(f => f.Length);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    public event Action<string>? RebuildRequested;
+
+    public void RequestRebuild(string reason) => RebuildRequested?.Invoke(reason);
+
+    // ----- read-your-writes -----
+
+    public async Task<bool> WaitForVisibleAsync(IndexedKind kind, Guid id, long version, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var uid = IndexDocuments.UidFor(kind, id);
+        var waiter = _waiters.Register(uid, version);
+        try
+        {
+            // Registered first, then checked: a refresh between the two cannot be missed.
+            if (VisibleVersion(kind, id) >= version)
+            {
+                return true;
+            }
+            var finished = await Task.WhenAny(waiter.Task, Task.Delay(timeout, _time, cancellationToken));
+            return finished == waiter.Task;
+        }
+        finally
+        {
+            _waiters.Unregister(uid, waiter);
+        }
+    }
+
+    /// <summary>The version of a record the current searcher shows, or -1.</summary>
+    public long VisibleVersion(IndexedKind kind, Guid id)
+    {
+        var searcher = _searchers.Acquire();
+        try
+        {
+            var hits = searcher.Search(new TermQuery(IndexDocuments.UidTerm(kind, id)), 1);
+            if (hits.TotalHits == 0)
+            {
+                return -1;
+            }
+            var docId = hits.ScoreDocs[0].Doc;
+            var leaf = searcher.IndexReader.Leaves[ReaderUtil.SubIndex(docId, searcher.IndexReader.Leaves)];
+            var versions = leaf.AtomicReader.GetNumericDocValues(IndexDocuments.Version);
+            return versions?.Get(docId - leaf.DocBase) ?? -1;
+        }
+        finally
+        {
+            _searchers.Release(searcher);
+        }
+    }
+
+    private sealed class VisibilityWaiters
+    {
+        private readonly ConcurrentDictionary<string, List<(long Version, TaskCompletionSource Done)>> _byUid = new(StringComparer.Ordinal);
+
+        public TaskCompletionSource Register(string uid, long version)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var list = _byUid.GetOrAdd(uid, _ => []);
+            lock (list)
+            {
+                list.Add((version, done));
+            }
+            return done;
+        }
+
+        public void Unregister(string uid, TaskCompletionSource done)
+        {
+            if (_byUid.TryGetValue(uid, out var list))
+            {
+                lock (list)
+                {
+                    list.RemoveAll(w => w.Done == done);
+                    if (list.Count == 0)
+                    {
+                        _byUid.TryRemove(new KeyValuePair<string, List<(long, TaskCompletionSource)>>(uid, list));
+                    }
+                }
+            }
+        }
+
+        public void Publish(IEnumerable<(IndexedKind Kind, Guid Id, long Version)> applied)
+        {
+            if (_byUid.IsEmpty)
+            {
+                return;
+            }
+            foreach (var (kind, id, version) in applied)
+            {
+                if (_byUid.TryGetValue(IndexDocuments.UidFor(kind, id), out var list))
+                {
+                    lock (list)
+                    {
+                        foreach (var waiter in list.Where(w => w.Version <= version))
+                        {
+                            waiter.Done.TrySetResult();
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ----- opening -----
+
+    /// <summary>
+    /// Opens the directory if it holds a readable index; otherwise (missing, corrupt, unreadable)
+    /// empties it, so the caller rebuilds from PostgreSQL.
+    /// </summary>
+    private static Directory OpenOrReset(string path, ILogger logger, out IReadOnlyDictionary<string, string> committed)
+    {
+        var directory = FSDirectory.Open(new DirectoryInfo(path));
+        committed = new Dictionary<string, string>();
+        try
+        {
+            if (DirectoryReader.IndexExists(directory))
+            {
+                using var reader = DirectoryReader.Open(directory);
+                committed = new Dictionary<string, string>(reader.IndexCommit.UserData);
+                // Touch every segment's stored fields once so a truncated file shows up now, not mid-query.
+                if (reader.MaxDoc > 0)
+                {
+                    reader.Document(reader.MaxDoc - 1);
+                }
+                return directory;
+            }
+        }
+        catch (Exception e) when (e is IOException or CorruptIndexException or IndexFormatTooOldException or IndexFormatTooNewException
+                                       or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+        {
+            logger.LogWarning(e, "The search index in {Path} is unreadable; it will be rebuilt from PostgreSQL", path);
+        }
+        directory.Dispose();
+        foreach (var file in new DirectoryInfo(path).EnumerateFiles())
+        {
+            file.Delete();
+        }
+        committed = new Dictionary<string, string>();
+        return FSDirectory.Open(new DirectoryInfo(path));
+    }
+
+    public void Dispose()
+    {
+        _searchers.Dispose();
+        _writer.Dispose();
+        _directory.Dispose();
+        _analyzer.Dispose();
+    }
+
+    /// <summary>Closes without committing, as a crash would (tests).</summary>
+    internal void Abandon()
+    {
+        _searchers.Dispose();
+        _writer.Rollback();
+        _directory.Dispose();
+        _analyzer.Dispose();
+    }
+
+    // ----- querying -----
+
+    private static TermQuery KindQuery(IndexedKind kind) => new(new Term(IndexDocuments.Kind, IndexDocuments.KindName(kind)));
+
+    private T WithSearcher<T>(Func<IndexSearcher, T> action)
+    {
+        var searcher = _searchers.Acquire();
+        try
+        {
+            return action(searcher);
+        }
+        catch (BooleanQuery.TooManyClausesException)
+        {
+            throw new ValidationFailedException("q", "q expands to too many terms; use a longer prefix or fewer wildcards.");
+        }
+        finally
+        {
+            _searchers.Release(searcher);
+        }
+    }
+
+    /// <summary>The filters of a query (kind, deleted, keyword filters, range) as one boolean query.</summary>
+    private static BooleanQuery FilterQuery(IndexQuery query)
+    {
+        var filter = new BooleanQuery
+        {
+            { KindQuery(query.Kind), Occur.MUST },
+        };
+        if (!query.IncludeDeleted)
+        {
+            filter.Add(new TermQuery(new Term(IndexDocuments.Deleted, "1")), Occur.MUST_NOT);
+        }
+        foreach (var (field, values) in query.Filters)
+        {
+            if (values.Count == 0)
+            {
+                continue;
+            }
+            if (values.Count == 1)
+            {
+                filter.Add(new TermQuery(new Term(field, IndexDocuments.Keyword(values[0]))), Occur.MUST);
+                continue;
+            }
+            var any = new BooleanQuery();
+            foreach (var value in values)
+            {
+                any.Add(new TermQuery(new Term(field, IndexDocuments.Keyword(value))), Occur.SHOULD);
+            }
+            filter.Add(any, Occur.MUST);
+        }
+        if (query.Range is { } range)
+        {
+            filter.Add(NumericRangeQuery.NewInt64Range(range.Field,
+                range.From?.ToUnixTimeMilliseconds(), range.To?.ToUnixTimeMilliseconds(), true, true), Occur.MUST);
+        }
+        return filter;
+    }
+
+    /// <summary>Parses the user's text with the kind's fields and boosts; a syntax error is a 400 naming q.</summary>
+    private Query? TextQuery(IndexQuery query)
+    {
+        if (string.IsNullOrWhiteSpace(query.Text))
+        {
+            return null;
+        }
+        var (fields, boosts) = query.Kind == IndexedKind.Investigation
+            ? (IndexDocuments.InvestigationTextFields, IndexDocuments.InvestigationBoosts)
+            : (IndexDocuments.EventTextFields, IndexDocuments.EventBoosts);
+        // QueryParser is not thread-safe: one per call.
+        var parser = new MultiFieldQueryParser(Lucene, fields, _analyzer, boosts)
+        {
+            DefaultOperator = Operator.AND,
+            AllowLeadingWildcard = false,
+        };
+        try
+        {
+            return parser.Parse(query.Text);
+        }
+        catch (ParseException e)
+        {
+            throw new ValidationFailedException("q", $"q is not a valid query: {FirstLine(e.Message)}");
+        }
+        catch (BooleanQuery.TooManyClausesException)
+        {
+            throw new ValidationFailedException("q", "q has too many clauses.");
+        }
+    }
+
+    private static string FirstLine(string message)
+    {
+        var line = message.Split('\n')[0].Trim();
+        return line.Length <= 200 ? line : line[..200] + "…";
+    }
+
+    private static Sort BuildSort(IndexQuery query, bool hasText)
+    {
+        var fields = new List<SortField>();
+        foreach (var key in query.Sort)
+        {
+            if (key.Field == SearchFields.Score)
+            {
+                if (hasText)
+                {
+                    fields.Add(key.Descending ? SortField.FIELD_SCORE : new SortField(null, SortFieldType.SCORE, true));
+                }
+                continue;
+            }
+            fields.Add(SortFor(key.Field, key.Descending));
+        }
+        if (fields.Count == 0 && hasText)
+        {
+            fields.Add(SortField.FIELD_SCORE);
+        }
+        fields.Add(new SortField(SearchFields.Id, SortFieldType.STRING));
+        return new Sort([.. fields]);
+    }
+
+    private static SortField SortFor(string field, bool descending)
+    {
+        if (IsNumericField(field))
+        {
+            // Records without the field come last in either direction.
+            var numeric = new SortField(field, SortFieldType.INT64, descending);
+            numeric.SetMissingValue(descending ? long.MinValue : long.MaxValue);
+            return numeric;
+        }
+        var keyword = new SortField(field, SortFieldType.STRING, descending);
+        keyword.SetMissingValue(descending ? SortField.STRING_FIRST : SortField.STRING_LAST);
+        return keyword;
+    }
+
+    private static bool IsNumericField(string field) => field is SearchFields.DetectedAt or SearchFields.StartedAt or SearchFields.ResolvedAt
+        or SearchFields.CreatedAt or SearchFields.UpdatedAt or SearchFields.SeverityRank or SearchFields.PriorityRank
+        or SearchFields.Timestamp or SearchFields.ParsedAt or SearchFields.LinkedAt or SearchFields.EventSeverityRank;
+
+    public SearchPage Search(IndexQuery query)
+    {
+        var text = TextQuery(query);
+        return WithSearcher(searcher =>
+        {
+            var filter = FilterQuery(query);
+            var sort = BuildSort(query, text is not null);
+            var skip = (query.Page - 1) * query.PerPage;
+            var wanted = Math.Max(1, Math.Min(skip + query.PerPage, searcher.IndexReader.MaxDoc));
+            var collector = TopFieldCollector.Create(sort, wanted, fillFields: true,
+                trackDocScores: text is not null, trackMaxScore: false, docsScoredInOrder: false);
+            if (text is null)
+            {
+                searcher.Search(new ConstantScoreQuery(filter), collector);
+            }
+            else
+            {
+                searcher.Search(text, new QueryWrapperFilter(filter), collector);
+            }
+            var top = collector.GetTopDocs(skip, query.PerPage);
+            var hits = new List<SearchHit>(top.ScoreDocs.Length);
+            foreach (var scoreDoc in top.ScoreDocs)
+            {
+                var document = searcher.Doc(scoreDoc.Doc);
+                var source = document.GetBinaryValue(IndexDocuments.Source);
+                var json = System.Text.Encoding.UTF8.GetString(source.Bytes, source.Offset, source.Length);
+                hits.Add(text is null
+                    ? new SearchHit(json, null, null)
+                    : new SearchHit(json, float.IsNaN(scoreDoc.Score) ? null : scoreDoc.Score,
+                        query.Highlight ? Highlights(searcher, text, document, query.Kind) : null));
+            }
+            return new SearchPage(hits, collector.TotalHits, query.Page, query.PerPage);
+        });
+    }
+
+    private IReadOnlyDictionary<string, IReadOnlyList<string>> Highlights(IndexSearcher searcher, Query query, Document document, IndexedKind kind)
+    {
+        var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var fields = kind == IndexedKind.Investigation ? IndexDocuments.InvestigationTextFields : IndexDocuments.EventTextFields;
+        foreach (var field in fields)
+        {
+            var values = document.GetValues(field);
+            if (values.Length == 0)
+            {
+                continue;
+            }
+            var highlighter = new Highlighter(new SimpleHTMLFormatter("<mark>", "</mark>"), new SimpleHTMLEncoder(),
+                new QueryScorer(query, searcher.IndexReader, field))
+            {
+                TextFragmenter = new SimpleSpanFragmenter(new QueryScorer(query, searcher.IndexReader, field), 160),
+                MaxDocCharsToAnalyze = 50_000,
+            };
+            var fragments = new List<string>();
+            foreach (var value in values)
+            {
+                using var tokens = _analyzer.GetTokenStream(field, value);
+                fragments.AddRange(highlighter.GetBestFragments(tokens, value, 3).Where(f => !string.IsNullOrWhiteSpace(f)));
+                if (fragments.Count >= 3)
+                {
+                    break;
+                }
+            }
+            if (fragments.Count > 0)
+            {
+                result[PublicFieldName(field)] = fragments.Take(3).ToArray();
+            }
+        }
+        return result;
+    }
+
+    private static string PublicFieldName(string field) => field switch
+    {
+        IndexDocuments.TagsText => "tags",
+        IndexDocuments.EventTypeText => "event_type",
+        IndexDocuments.DataText => "data",
+        IndexDocuments.MetadataText => "metadata",
+        _ => field,
+    };
+}
