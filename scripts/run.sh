@@ -48,18 +48,25 @@ cleanup() {
     fi
     stop_postgres "$root/.data/postgres" || true
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
 
-args=(--urls "http://127.0.0.1:$port" --Cluster:AdvertisedAddress=127.0.0.1)
+# The content root is the build output, where appsettings.json is: run from the repository root,
+# the silo would otherwise look for it in the current directory and run without it.
+silo_dir="$root/src/Silo/bin/Release/net10.0"
+args=(--contentRoot "$silo_dir" --urls "http://127.0.0.1:$port" --Cluster:AdvertisedAddress=127.0.0.1)
 if [[ "$demo" == true ]]; then
     args+=(--Demo:Load=true)
 fi
 ConnectionStrings__Postgres="$connection" DOTNET_ENVIRONMENT="${DOTNET_ENVIRONMENT:-Production}" \
-    dotnet "$root/src/Silo/bin/Release/net10.0/RootCause.Silo.dll" "${args[@]}" &
+    dotnet "$silo_dir/RootCause.Silo.dll" "${args[@]}" &
 silo_pid=$!
 
+ready=false
 for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then
+        ready=true
         cat >&2 <<INFO
 
 RootCause is running.
@@ -68,9 +75,11 @@ RootCause is running.
   OpenAPI         http://127.0.0.1:$port/openapi/v1.json
   Health          http://127.0.0.1:$port/health/ready
   PostgreSQL      $connection
-Press Ctrl-C to stop.
 INFO
-        [[ "$demo" == true ]] && echo "  Demo incident   http://127.0.0.1:$port/api/investigations/5e1f0c2a-8d3b-4c4e-9a61-2b7d0e4f1a90" >&2
+        if [[ "$demo" == true ]]; then
+            echo "  Demo incident   http://127.0.0.1:$port/api/investigations/5e1f0c2a-8d3b-4c4e-9a61-2b7d0e4f1a90" >&2
+        fi
+        echo "Press Ctrl-C to stop." >&2
         break
     fi
     if ! kill -0 "$silo_pid" 2>/dev/null; then
@@ -79,5 +88,8 @@ INFO
     fi
     sleep 0.5
 done
+if [[ "$ready" != true ]]; then
+    echo "The silo is not ready after 60 s (see the log above); it keeps running. Press Ctrl-C to stop." >&2
+fi
 
 wait "$silo_pid"
