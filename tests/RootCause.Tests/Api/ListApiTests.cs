@@ -41,6 +41,12 @@ public sealed class ListApiTests(SiloPairFixture silos) : IClassFixture<SiloPair
                 Assert.Equal(HttpStatusCode.Created, status);
                 events.Add(body!["id"]!.GetValue<string>());
             }
+            // Both silos' indexes follow the database; wait until each shows everything.
+            foreach (var client in silos.Clients)
+            {
+                Assert.Equal(25, await Eventually.TotalAsync(client, "/api/investigations?per_page=1", 25));
+                Assert.Equal(12, await Eventually.TotalAsync(client, "/api/events?per_page=1", 12));
+            }
             _investigationIds = investigations;
             _eventIds = events;
         }
@@ -108,18 +114,22 @@ public sealed class ListApiTests(SiloPairFixture silos) : IClassFixture<SiloPair
         var (_, created, _) = await A.PostAsync("/api/events",
             """{"source":"manual","source_id":"list-deleted","event_type":"note","timestamp":"2026-03-01T00:00:00Z"}""");
         var id = created!["id"]!.GetValue<string>();
-        Assert.Contains(id, Ids((await B.GetJsonAsync("/api/events?per_page=100")).Body));
+        Assert.Contains(id, await ListedOnBAsync(id, present: true));
 
         Assert.Equal(HttpStatusCode.NoContent, (await A.SendAsync(HttpMethod.Delete, $"/api/events/{id}")).Status);
-        Assert.DoesNotContain(id, Ids((await B.GetJsonAsync("/api/events?per_page=100")).Body));
+        Assert.DoesNotContain(id, await ListedOnBAsync(id, present: false));
         var (_, withDeleted, _) = await B.GetJsonAsync("/api/events?per_page=100&include_deleted=true");
         var deleted = withDeleted!.AsArray().Single(e => e!["id"]!.GetValue<string>() == id);
         Assert.NotNull(deleted!["deleted_at"]?.GetValue<string>());
 
         Assert.Equal(HttpStatusCode.OK, (await A.SendAsync(HttpMethod.Post, $"/api/events/{id}/restore")).Status);
-        Assert.Contains(id, Ids((await B.GetJsonAsync("/api/events?per_page=100")).Body));
+        Assert.Contains(id, await ListedOnBAsync(id, present: true));
         Assert.Equal(HttpStatusCode.NoContent, (await A.SendAsync(HttpMethod.Delete, $"/api/events/{id}")).Status);
+        Assert.DoesNotContain(id, await ListedOnBAsync(id, present: false));
     }
+
+    private Task<string[]> ListedOnBAsync(string id, bool present) =>
+        Eventually.ReturnsAsync(async () => Ids((await B.GetJsonAsync("/api/events?per_page=100")).Body), ids => ids.Contains(id) == present);
 
     [Fact]
     public async Task EventsAreListedByTimestampNewestFirst()

@@ -36,3 +36,31 @@ public static class HttpJson
     public static string[] ErrorFields(this JsonNode? problem) =>
         problem?["errors"]?.AsObject().Select(e => e.Key).Order(StringComparer.Ordinal).ToArray() ?? [];
 }
+
+/// <summary>Waiting for eventually consistent answers (the search index follows PostgreSQL within a second).</summary>
+public static class Eventually
+{
+    public static async Task<T> ReturnsAsync<T>(Func<Task<T>> probe, Func<T, bool> done, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var value = await probe();
+            if (done(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+            await Task.Delay(25);
+        }
+    }
+
+    /// <summary>The X-Total-Count of a list URL once it equals <paramref name="expected"/> (or the last one seen).</summary>
+    public static async Task<long> TotalAsync(HttpClient client, string url, long expected)
+    {
+        return await ReturnsAsync(async () =>
+        {
+            using var response = await client.GetAsync(url);
+            return response.Headers.TryGetValues("X-Total-Count", out var values) ? long.Parse(values.First(), System.Globalization.CultureInfo.InvariantCulture) : -1;
+        }, total => total == expected);
+    }
+}

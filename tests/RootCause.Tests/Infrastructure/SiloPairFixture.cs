@@ -21,13 +21,19 @@ public sealed class SiloPairFixture : IAsyncLifetime
     /// <summary>The first silo's client.</summary>
     public HttpClient Http => Clients[0];
 
+    /// <summary>Each silo's search-index directory (deleted on dispose).</summary>
+    public IReadOnlyList<string> IndexPaths { get; private set; } = [];
+
     public async Task InitializeAsync()
     {
         ConnectionString = await TestDatabase.CreateAsync("api", migrate: false);
         var clusterId = "api-" + Guid.NewGuid().ToString("N")[..8];
         var clients = new List<HttpClient>();
+        var indexPaths = new List<string>();
         for (var i = 0; i < 2; i++)
         {
+            var indexPath = Path.Combine(Path.GetTempPath(), "rootcause-test-index", $"{clusterId}-{i}");
+            indexPaths.Add(indexPath);
             var app = RootCauseSilo.Build(
             [
                 "--urls", "http://127.0.0.1:0",
@@ -37,12 +43,15 @@ public sealed class SiloPairFixture : IAsyncLifetime
                 $"--Cluster:GatewayPort={FreePort()}",
                 "--Cluster:AdvertisedAddress=127.0.0.1",
                 "--Logging:LogLevel:Default=Warning",
+                $"--Search:IndexPath={indexPath}",
+                "--Search:PollIntervalMilliseconds=50",
             ]);
             await app.StartAsync();
             _silos.Add(app);
             clients.Add(new HttpClient { BaseAddress = new Uri(app.Urls.First()) });
         }
         Clients = clients;
+        IndexPaths = indexPaths;
     }
 
     public async Task DisposeAsync()
@@ -55,6 +64,16 @@ public sealed class SiloPairFixture : IAsyncLifetime
         {
             await silo.StopAsync();
             await silo.DisposeAsync();
+        }
+        foreach (var path in IndexPaths)
+        {
+            try
+            {
+                Directory.Delete(path, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
         }
     }
 
