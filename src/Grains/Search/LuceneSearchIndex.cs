@@ -404,6 +404,11 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         {
             throw new ValidationFailedException("q", "q has too many clauses.");
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The parser also throws its token errors and argument errors (bad regexp, bad fuzzy value).
+            throw new ValidationFailedException("q", $"q is not a valid query: {FirstLine(e.Message)}");
+        }
     }
 
     private static string FirstLine(string message)
@@ -499,10 +504,11 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             {
                 continue;
             }
-            var highlighter = new Highlighter(new SimpleHTMLFormatter("<mark>", "</mark>"), new SimpleHTMLEncoder(),
-                new QueryScorer(query, searcher.IndexReader, field))
+            // The fragmenter must share the highlighter's scorer: it reads the scorer's state per token.
+            var scorer = new QueryScorer(query, searcher.IndexReader, field);
+            var highlighter = new Highlighter(new SimpleHTMLFormatter("<mark>", "</mark>"), new SimpleHTMLEncoder(), scorer)
             {
-                TextFragmenter = new SimpleSpanFragmenter(new QueryScorer(query, searcher.IndexReader, field), 160),
+                TextFragmenter = new SimpleSpanFragmenter(scorer, 160),
                 MaxDocCharsToAnalyze = 50_000,
             };
             var fragments = new List<string>();
