@@ -50,15 +50,11 @@ public sealed class IndexTailer(
     private RebuildProgress? _rebuild;
     private long _lastStatusRefresh;
 
-    /// <summary>For tests: stop after applying this many change-feed pages, without a final commit (a crash).</summary>
-    public int? CrashAfterPages { get; set; }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
         index.RebuildRequested += reason => _rebuildRequests.Enqueue(reason);
         var failures = 0;
-        var pages = 0;
         var started = false;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -66,7 +62,7 @@ public sealed class IndexTailer(
             {
                 if (!started)
                 {
-                    await OpenAsync(stoppingToken);
+                    await InitializeAsync(stoppingToken);
                     started = true;
                 }
                 if (_rebuildRequests.TryDequeue(out var reason))
@@ -78,12 +74,6 @@ public sealed class IndexTailer(
                 }
                 var more = await TailOnceAsync(stoppingToken);
                 failures = 0;
-                pages++;
-                if (CrashAfterPages is { } crash && pages >= crash)
-                {
-                    logger.LogWarning("Index tailer stopping without a commit after {Pages} pages (crash simulation)", pages);
-                    return;
-                }
                 if (!more)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds), time, stoppingToken);
@@ -109,14 +99,15 @@ public sealed class IndexTailer(
                 }
             }
         }
-        if (started && CrashAfterPages is null && _cursor != _committedCursor)
+        if (started && _cursor != _committedCursor)
         {
             index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
             _committedCursor = _cursor;
         }
     }
 
-    private async Task OpenAsync(CancellationToken ct)
+    /// <summary>Resumes from the committed cursor, or rebuilds when there is none for this database.</summary>
+    public async Task InitializeAsync(CancellationToken ct)
     {
         _identity = await source.IdentityAsync(ct);
         if (index.CommittedPosition(_identity) is { } position)
@@ -129,6 +120,13 @@ public sealed class IndexTailer(
         {
             await RebuildAsync(index.Status.Documents == 0 ? "the index is missing" : "the index belongs to another database or format", ct);
         }
+    }
+
+    /// <summary>Commits what has been applied, with its cursor.</summary>
+    public void CommitNow()
+    {
+        index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
+        _committedCursor = _cursor;
     }
 
     /// <summary>Applies one change-feed page; true when more pages are ready right away.</summary>

@@ -310,7 +310,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     }
 
     /// <summary>Closes without committing, as a crash would (tests).</summary>
-    internal void Abandon()
+    public void Abandon()
     {
         _searchers.Dispose();
         _writer.Rollback();

@@ -1,0 +1,192 @@
+using System.Net;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using RootCause.Database;
+using RootCause.Search;
+using RootCause.Tests.Infrastructure;
+
+namespace RootCause.Tests.Search;
+
+/// <summary>
+/// The index against PostgreSQL, outside a silo: a tailer killed mid-way and restarted ends equal to a
+/// fresh rebuild; a clean restart resumes from its committed cursor; an unreadable index is rebuilt.
+/// The data is written through a real silo pair, so the change feed is the product's own.
+/// </summary>
+public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<SiloPairFixture>, IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "rootcause-recovery-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed class Handle(LuceneSearchIndex index, IndexTailer tailer, NpgsqlDataSource db) : IDisposable
+    {
+        public LuceneSearchIndex Index => index;
+        public IndexTailer Tailer => tailer;
+
+        public void Dispose()
+        {
+            index.Dispose();
+            db.Dispose();
+        }
+
+        /// <summary>A kill: the writer goes away without committing.</summary>
+        public void Kill()
+        {
+            index.Abandon();
+            db.Dispose();
+        }
+    }
+
+    private Handle Open(string name, int batchSize = 500)
+    {
+        var db = NpgsqlDataSource.Create(silos.ConnectionString);
+        var index = new LuceneSearchIndex(Path.Combine(_root, name), NullLogger.Instance, TimeProvider.System);
+        var options = new SearchOptions { BatchSize = batchSize, CommitIntervalMilliseconds = int.MaxValue };
+        var tailer = new IndexTailer(index, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance);
+        return new Handle(index, tailer, db);
+    }
+
+    private static async Task CatchUpAsync(IndexTailer tailer)
+    {
+        while (await tailer.TailOnceAsync(CancellationToken.None))
+        {
+        }
+    }
+
+    /// <summary>Every document of the index (deleted ones included), as the JSON the API would return.</summary>
+    private static List<string> Contents(LuceneSearchIndex index)
+    {
+        var all = new List<string>();
+        foreach (var kind in new[] { IndexedKind.Investigation, IndexedKind.Event })
+        {
+            var page = index.Search(new IndexQuery { Kind = kind, IncludeDeleted = true, PerPage = 100_000, Sort = [new SortKey(SearchFields.Id, false)] });
+            Assert.Equal(page.Total, page.Hits.Count);
+            all.AddRange(page.Hits.Select(h => h.Json));
+        }
+        return all;
+    }
+
+    /// <summary>Many changes of every kind: creates, updates, notes, links, deletes and restores.</summary>
+    private async Task WriteChangesAsync(string tag, int investigations)
+    {
+        var http = silos.Clients[0];
+        var other = silos.Clients[1];
+        for (var i = 0; i < investigations; i++)
+        {
+            var (status, created, _) = await (i % 2 == 0 ? http : other).PostAsync("/api/investigations",
+                $$"""{"title":"{{tag}} incident {{i}}","component_affected":"c{{i % 4}}","tags":["{{tag}}"]}""");
+            Assert.Equal(HttpStatusCode.Created, status);
+            var id = created!["id"]!.GetValue<string>();
+            var (eventStatus, ev, _) = await http.PostAsync("/api/events",
+                $$$"""{"source":"logs","source_id":"{{{tag}}}-{{{i}}}","event_type":"error_spike","timestamp":"2026-05-01T10:00:00Z","data":{"component":"c{{{i % 4}}}"}}""");
+            Assert.Equal(HttpStatusCode.Created, eventStatus);
+            if (i % 3 == 0)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await other.PostAsync($"/api/investigations/{id}/link-event", $$"""{"event_id":"{{ev!["id"]}}"}""")).Status);
+            }
+            if (i % 4 == 1)
+            {
+                Assert.Equal(HttpStatusCode.Created, (await http.PostAsync($"/api/investigations/{id}/notes", """{"author":"ann","body":"checked the pool"}""")).Status);
+            }
+            if (i % 5 == 2)
+            {
+                Assert.Equal(HttpStatusCode.NoContent, (await other.SendAsync(HttpMethod.Delete, $"/api/investigations/{id}")).Status);
+            }
+            if (i % 10 == 2)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(HttpMethod.Post, $"/api/investigations/{id}/restore")).Status);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ATailerKilledMidwayAndRestartedEqualsAFreshRebuild()
+    {
+        // An index that was current at some earlier point.
+        await WriteChangesAsync("before", 10);
+        using (var first = Open("killed"))
+        {
+            await first.Tailer.InitializeAsync(CancellationToken.None);
+            await CatchUpAsync(first.Tailer);
+            first.Tailer.CommitNow();
+        }
+
+        await WriteChangesAsync("after", 30);
+
+        // Resume in small pages, commit part-way, apply more, then die without committing.
+        var killed = Open("killed", batchSize: 7);
+        await killed.Tailer.InitializeAsync(CancellationToken.None);
+        Assert.Null(killed.Index.Status.Rebuild);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(await killed.Tailer.TailOnceAsync(CancellationToken.None));
+        }
+        killed.Tailer.CommitNow();
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(await killed.Tailer.TailOnceAsync(CancellationToken.None));
+        }
+        killed.Kill();
+
+        await WriteChangesAsync("during", 5);
+
+        using var restarted = Open("killed", batchSize: 7);
+        await restarted.Tailer.InitializeAsync(CancellationToken.None);
+        Assert.Null(restarted.Index.Status.Rebuild);
+        await CatchUpAsync(restarted.Tailer);
+
+        using var fresh = Open("fresh");
+        await fresh.Tailer.InitializeAsync(CancellationToken.None);
+        Assert.NotNull(fresh.Index.Status.Rebuild);
+        await CatchUpAsync(fresh.Tailer);
+
+        var expected = Contents(fresh.Index);
+        Assert.True(expected.Count >= 45 * 2, $"only {expected.Count} documents");
+        Assert.Equal(expected, Contents(restarted.Index));
+    }
+
+    [Fact]
+    public async Task ACleanRestartResumesAndAnUnreadableIndexIsRebuilt()
+    {
+        await WriteChangesAsync("resume", 8);
+        List<string> before;
+        using (var first = Open("resume"))
+        {
+            await first.Tailer.InitializeAsync(CancellationToken.None);
+            await CatchUpAsync(first.Tailer);
+            first.Tailer.CommitNow();
+            before = Contents(first.Index);
+        }
+
+        using (var reopened = Open("resume"))
+        {
+            await reopened.Tailer.InitializeAsync(CancellationToken.None);
+            Assert.Null(reopened.Index.Status.Rebuild);
+            Assert.Equal(before, Contents(reopened.Index));
+        }
+
+        // Damage every index file: the index cannot be read and is rebuilt from PostgreSQL.
+        foreach (var file in new DirectoryInfo(Path.Combine(_root, "resume")).EnumerateFiles().Where(f => f.Name != "write.lock"))
+        {
+            await File.WriteAllBytesAsync(file.FullName, [1, 2, 3, 4, 5, 6, 7, 8]);
+        }
+        using var repaired = Open("resume");
+        await repaired.Tailer.InitializeAsync(CancellationToken.None);
+        Assert.NotNull(repaired.Index.Status.Rebuild);
+        await CatchUpAsync(repaired.Tailer);
+
+        using var fresh = Open("fresh-2");
+        await fresh.Tailer.InitializeAsync(CancellationToken.None);
+        await CatchUpAsync(fresh.Tailer);
+        Assert.Equal(Contents(fresh.Index), Contents(repaired.Index));
+    }
+}
