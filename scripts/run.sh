@@ -52,10 +52,9 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
 
-# The content root is the build output, where appsettings.json is: run from the repository root,
-# the silo would otherwise look for it in the current directory and run without it.
+# The search index lives beside the database, so a restart resumes it instead of rebuilding.
 silo_dir="$root/src/Silo/bin/Release/net10.0"
-args=(--contentRoot "$silo_dir" --urls "http://127.0.0.1:$port" --Cluster:AdvertisedAddress=127.0.0.1)
+args=(--urls "http://127.0.0.1:$port" --Cluster:AdvertisedAddress=127.0.0.1 --Search:IndexPath="$root/.data/index")
 if [[ "$demo" == true ]]; then
     args+=(--Demo:Load=true)
 fi

@@ -13,6 +13,8 @@ public static class RootCauseSilo
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args,
+            // appsettings.json ships beside the binaries: load it whatever the working directory.
+            ContentRootPath = AppContext.BaseDirectory,
             WebRootPath = Path.Combine(AppContext.BaseDirectory, "wwwroot"),
         });
         builder.AddRootCauseDatabase();
