@@ -11,7 +11,7 @@ public static class PersistenceRegistration
 
     /// <summary>
     /// Statements Npgsql keeps prepared per physical connection of the storage pool. The grain
-    /// storage runs 3 statements and the reminders 6, so this holds all of them with room to spare.
+    /// storage runs 3 statements and the reminders 7, so this holds all of them with room to spare.
     /// </summary>
     public const int StorageMaxAutoPrepare = 20;
 
