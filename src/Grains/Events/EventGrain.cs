@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 using RootCause.Common;
 
 namespace RootCause.Events;
@@ -7,29 +9,48 @@ namespace RootCause.Events;
 /// One event. Activations are collected after a short idle time: events are written once and
 /// read rarely, so a million of them must not stay resident.
 /// </summary>
+/// <remarks>
+/// The state is not read on activation (as <c>[PersistentState]</c> would) but on first need.
+/// Nearly every activation is an ingest of a new event, and for those the read only confirms
+/// that there is no row: ingest instead tries the first write straight away, and the storage
+/// inserts only if no row exists for the key. If one does (a duplicate delivery, or a concurrent
+/// ingest on another activation that won), the write returns no row, Orleans reports a version
+/// conflict, and the grain reads the stored event and answers with it. The unique key in
+/// PostgreSQL decides, as before; only duplicates pay for the read.
+/// </remarks>
 [GrainType("event")]
 [CollectionAgeLimit(Minutes = 2)]
-public sealed class EventGrain(
-    [PersistentState("event", StorageNames.Default)] IPersistentState<EventState> store,
-    TimeProvider time,
-    ILogger<EventGrain> logger) : Grain, IEventGrain
+public sealed class EventGrain : Grain, IEventGrain
 {
-    private EventState State => store.State;
+    /// <summary>The state name in storage (<c>grain_type</c> of the row).</summary>
+    public const string StateName = "event";
+
+    private readonly IGrainStorage _storage;
+    private readonly TimeProvider _time;
+    private readonly ILogger<EventGrain> _logger;
+    private GrainState<EventState> _stored = new(new EventState());
+    private bool _loaded;
+
+    public EventGrain(IServiceProvider services, TimeProvider time, ILogger<EventGrain> logger)
+    {
+        _storage = services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default);
+        _time = time;
+        _logger = logger;
+    }
+
+    // Never null: every GrainState this grain holds is created with a state, and reads fill one in.
+    private EventState State => _stored.State!;
 
     public async Task<IngestResult> IngestAsync(EventDraft draft)
     {
         var id = this.GetPrimaryKey();
-        var now = time.GetUtcNow();
+        var now = _time.GetUtcNow();
         var valid = EventRules.Validate(draft, now);
         if (EventKeys.IdFor(draft.Source, valid.SourceId) != id)
         {
             throw new ValidationFailedException("source_id", "The event was sent to a grain that does not match its (source, source_id).");
         }
-        if (State.Exists)
-        {
-            return new IngestResult(State.ToEvent(), Created: false);
-        }
-        store.State = new EventState
+        var created = new EventState
         {
             SchemaVersion = EventState.CurrentSchemaVersion,
             Id = id,
@@ -45,30 +66,46 @@ public sealed class EventGrain(
             ParsedAt = now,
             Version = 1,
         };
-        try
+        if (!_loaded)
         {
-            await store.WriteStateAsync();
+            // A first write (no ETag) inserts only where no row exists for this key.
+            var first = new GrainState<EventState>(created);
+            try
+            {
+                await _storage.WriteStateAsync(StateName, this.GetGrainId(), first);
+                _stored = first;
+                _loaded = true;
+                return new IngestResult(State.ToEvent(), Created: true);
+            }
+            catch (InconsistentStateException)
+            {
+                // A row exists: read it below and answer with what it holds.
+            }
+            await LoadAsync();
         }
-        catch
+        if (State.Exists)
         {
-            store.State = new EventState();
-            await store.ReadStateAsync();
-            throw;
+            return new IngestResult(State.ToEvent(), Created: false);
         }
+        // Loaded and absent (e.g. read by a GET before): an ordinary write with the ETag read.
+        await SaveAsync(created);
         return new IngestResult(State.ToEvent(), Created: true);
     }
 
-    public Task<Event?> GetAsync(bool includeDeleted = false) =>
-        Task.FromResult(State.Exists && (includeDeleted || State.DeletedAt is null) ? State.ToEvent() : null);
+    public async Task<Event?> GetAsync(bool includeDeleted = false)
+    {
+        await EnsureLoadedAsync();
+        return State.Exists && (includeDeleted || State.DeletedAt is null) ? State.ToEvent() : null;
+    }
 
     public async Task<Event> UpdateAsync(EventChanges changes, long expectedVersion)
     {
-        EnsureExists();
+        await EnsureExistsAsync();
         if (expectedVersion != State.Version)
         {
             throw new VersionConflictException(expectedVersion, State.Version);
         }
-        var valid = EventRules.Validate(changes, time.GetUtcNow());
+        var valid = EventRules.Validate(changes, _time.GetUtcNow());
         await SaveAsync(s =>
         {
             s.EventType = valid.EventType;
@@ -83,10 +120,10 @@ public sealed class EventGrain(
 
     public async Task<Event> DeleteAsync()
     {
-        EnsureExists(includeDeleted: true);
+        await EnsureExistsAsync(includeDeleted: true);
         if (State.DeletedAt is null)
         {
-            var now = time.GetUtcNow();
+            var now = _time.GetUtcNow();
             await SaveAsync(s => s.DeletedAt = now);
         }
         return State.ToEvent();
@@ -94,7 +131,7 @@ public sealed class EventGrain(
 
     public async Task<Event> RestoreAsync()
     {
-        EnsureExists(includeDeleted: true);
+        await EnsureExistsAsync(includeDeleted: true);
         if (State.DeletedAt is not null)
         {
             await SaveAsync(s => s.DeletedAt = null);
@@ -105,11 +142,11 @@ public sealed class EventGrain(
     public async Task<Event> SetInvestigationLinkAsync(Guid investigationId, bool linked)
     {
         // Linking needs a live event; unlinking works on a soft-deleted one too.
-        EnsureExists(includeDeleted: !linked);
+        await EnsureExistsAsync(includeDeleted: !linked);
         var ids = State.InvestigationIds ?? [];
         if (linked != ids.Contains(investigationId))
         {
-            var now = time.GetUtcNow();
+            var now = _time.GetUtcNow();
             await SaveAsync(s =>
             {
                 var list = s.InvestigationIds ??= [];
@@ -123,32 +160,56 @@ public sealed class EventGrain(
                     list.Remove(investigationId);
                 }
             });
-            logger.LogDebug("Event {EventId} {Change} investigation {InvestigationId}", State.Id, linked ? "linked to" : "unlinked from", investigationId);
+            _logger.LogDebug("Event {EventId} {Change} investigation {InvestigationId}", State.Id, linked ? "linked to" : "unlinked from", investigationId);
         }
         return State.ToEvent();
     }
 
     /// <summary>Applies a change to a copy, persists it, and only then makes it the grain's state.</summary>
-    private async Task SaveAsync(Action<EventState> change)
+    private Task SaveAsync(Action<EventState> change)
     {
         var previous = State;
         var next = previous.CloneState();
         change(next);
         next.Version = previous.Version + 1;
-        store.State = next;
+        return SaveAsync(next);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="next"/> with the ETag last read or written; the grain's state changes
+    /// only if the write succeeds. Any failure, a version conflict included, escapes to the caller.
+    /// </summary>
+    private async Task SaveAsync(EventState next)
+    {
+        var pending = new GrainState<EventState>(next, _stored.ETag) { RecordExists = _stored.RecordExists };
         try
         {
-            await store.WriteStateAsync();
+            await _storage.WriteStateAsync(StateName, this.GetGrainId(), pending);
         }
         catch
         {
-            store.State = previous;
+            // The write may or may not have committed (e.g. the connection broke after COMMIT):
+            // the next call reads what is stored instead of trusting this activation's copy.
+            _loaded = false;
             throw;
         }
+        _stored = pending;
     }
 
-    private void EnsureExists(bool includeDeleted = false)
+    private async Task LoadAsync()
     {
+        var read = new GrainState<EventState>(new EventState());
+        await _storage.ReadStateAsync(StateName, this.GetGrainId(), read);
+        read.State ??= new EventState();
+        _stored = read;
+        _loaded = true;
+    }
+
+    private Task EnsureLoadedAsync() => _loaded ? Task.CompletedTask : LoadAsync();
+
+    private async Task EnsureExistsAsync(bool includeDeleted = false)
+    {
+        await EnsureLoadedAsync();
         if (!State.Exists || (!includeDeleted && State.DeletedAt is not null))
         {
             throw new NotFoundException("event", this.GetPrimaryKey().ToString());

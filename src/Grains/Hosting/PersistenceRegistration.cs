@@ -10,6 +10,12 @@ public static class PersistenceRegistration
     public const string Invariant = "Npgsql";
 
     /// <summary>
+    /// Statements Npgsql keeps prepared per physical connection of the storage pool. The grain
+    /// storage runs 3 statements and the reminders 7, so this holds all of them with room to spare.
+    /// </summary>
+    public const int StorageMaxAutoPrepare = 20;
+
+    /// <summary>
     /// Grain state and reminders on PostgreSQL, through the SQL in our migrations. State is
     /// System.Text.Json in RootCause's JSON shape, and every write advances the change sequence.
     /// Also registers the shared <see cref="NpgsqlDataSource"/> for the silo's own queries.
@@ -17,17 +23,44 @@ public static class PersistenceRegistration
     public static ISiloBuilder AddRootCausePersistence(this ISiloBuilder silo, string connectionString)
     {
         silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        var storageConnectionString = StorageConnectionString(connectionString);
         silo.AddAdoNetGrainStorage(StorageNames.Default, o =>
         {
             o.Invariant = Invariant;
-            o.ConnectionString = connectionString;
+            o.ConnectionString = storageConnectionString;
             o.GrainStorageSerializer = new JsonGrainStorageSerializer();
         });
         silo.UseAdoNetReminderService(o =>
         {
             o.Invariant = Invariant;
-            o.ConnectionString = connectionString;
+            o.ConnectionString = storageConnectionString;
         });
         return silo;
+    }
+
+    /// <summary>
+    /// The connection string of the grain storage and reminder pool: the configured one, plus
+    /// defaults for keywords it does not set. The providers send the same few statements over and
+    /// over, so Npgsql prepares them automatically (<c>Max Auto Prepare</c>) and PostgreSQL stops
+    /// parsing and planning each one again; and since these statements leave no session state
+    /// behind, a connection returned to the pool needs no reset (<c>No Reset On Close</c>). A
+    /// keyword the operator sets (e.g. <c>Max Auto Prepare=0</c> behind a pooler that cannot keep
+    /// prepared statements) wins.
+    /// </summary>
+    public static string StorageConnectionString(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        // Keys holds only the keywords the string sets, under their canonical names (any synonym
+        // or spelling the operator used is normalised); ContainsKey would answer for every known one.
+        var given = builder.Keys.Cast<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (!given.Contains("Max Auto Prepare"))
+        {
+            builder.MaxAutoPrepare = StorageMaxAutoPrepare;
+        }
+        if (!given.Contains("No Reset On Close"))
+        {
+            builder.NoResetOnClose = true;
+        }
+        return builder.ConnectionString;
     }
 }

@@ -108,4 +108,81 @@ public sealed class EventGrainTests(ClusterFixture fixture)
         await grain.RestoreAsync();
         Assert.Equal("build_fixed", (await grain.GetAsync())!.EventType);
     }
+
+    [Fact]
+    public async Task ReingestInANewActivationReturnsTheStoredEventAndWritesNothing()
+    {
+        var draft = Draft($"run/{Guid.NewGuid():N}");
+        var grain = GrainFor(draft);
+        var created = await grain.IngestAsync(draft);
+        Assert.True(created.Created);
+
+        // The new activation tries its first write, finds the row, and answers from storage.
+        await fixture.Cluster.DeactivateAsync(grain);
+        var again = await grain.IngestAsync(draft with { Data = """{"conclusion":"success"}""", Severity = EventSeverity.Low });
+
+        Assert.False(again.Created);
+        Assert.Equal(created.Event.Id, again.Event.Id);
+        Assert.Equal(1, again.Event.Version);
+        Assert.Equal("""{"workflow":"integration-tests","conclusion":"failure"}""", again.Event.Data);
+        Assert.Equal(EventSeverity.High, again.Event.Severity);
+        Assert.Equal(1L, await ChangeRowsAsync(created.Event.Id));
+
+        // The activation now holds the stored state: an update goes on from version 1.
+        var updated = await grain.UpdateAsync(new EventChanges
+        {
+            EventType = "build_fixed",
+            Timestamp = created.Event.Timestamp,
+            Severity = EventSeverity.Low,
+        }, expectedVersion: 1);
+        Assert.Equal(2, updated.Version);
+        Assert.Equal(2L, await ChangeRowsAsync(created.Event.Id));
+    }
+
+    [Fact]
+    public async Task AnEventLookedUpBeforeItExistsCanStillBeIngested()
+    {
+        var draft = Draft($"run/{Guid.NewGuid():N}");
+        var grain = GrainFor(draft);
+
+        Assert.Null(await grain.GetAsync());
+        var created = await grain.IngestAsync(draft);
+
+        Assert.True(created.Created);
+        Assert.Equal(1, created.Event.Version);
+        Assert.Equal(created.Event.Id, (await grain.GetAsync())!.Id);
+        Assert.Equal(1L, await ChangeRowsAsync(created.Event.Id));
+        Assert.False((await grain.IngestAsync(draft)).Created);
+    }
+
+    [Fact]
+    public async Task ASoftDeletedEventStaysDeletedWhenReingestedInANewActivation()
+    {
+        var draft = Draft($"run/{Guid.NewGuid():N}");
+        var grain = GrainFor(draft);
+        await grain.IngestAsync(draft);
+        await grain.DeleteAsync();
+
+        await fixture.Cluster.DeactivateAsync(grain);
+        var again = await grain.IngestAsync(draft);
+
+        Assert.False(again.Created);
+        Assert.NotNull(again.Event.DeletedAt);
+        Assert.Equal(2, again.Event.Version);
+        Assert.Null(await grain.GetAsync());
+    }
+
+    private async Task<long> ChangeRowsAsync(Guid eventId)
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT count(*) FROM grain_changes c
+            JOIN orleans_storage s USING (service_id, grain_type, grain_id_n0, grain_id_n1)
+            WHERE c.grain_type = 'event' AND convert_from(s.payload_binary, 'UTF8')::jsonb ->> 'id' = @id
+            """, connection);
+        command.Parameters.AddWithValue("id", eventId.ToString());
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
 }

@@ -1,0 +1,32 @@
+using Npgsql;
+using RootCause.Hosting;
+
+namespace RootCause.Tests.Database;
+
+public sealed class StorageConnectionStringTests
+{
+    [Fact]
+    public void AddsAutoPrepareAndNoResetWhenTheConnectionStringDoesNotSetThem()
+    {
+        var built = new NpgsqlConnectionStringBuilder(
+            PersistenceRegistration.StorageConnectionString("Host=db;Database=rootcause;Username=app;Password=secret"));
+
+        Assert.Equal(PersistenceRegistration.StorageMaxAutoPrepare, built.MaxAutoPrepare);
+        Assert.True(built.NoResetOnClose);
+        Assert.Equal("db", built.Host);
+        Assert.Equal("rootcause", built.Database);
+        Assert.Equal("app", built.Username);
+        Assert.Equal("secret", built.Password);
+    }
+
+    [Theory]
+    [InlineData("Host=db;Max Auto Prepare=0;No Reset On Close=false")]
+    [InlineData("Host=db;maxautoprepare=0;NoResetOnClose=false")]
+    public void KeepsWhatTheOperatorSetUnderAnySpelling(string connectionString)
+    {
+        var built = new NpgsqlConnectionStringBuilder(PersistenceRegistration.StorageConnectionString(connectionString));
+
+        Assert.Equal(0, built.MaxAutoPrepare);
+        Assert.False(built.NoResetOnClose);
+    }
+}
