@@ -94,7 +94,10 @@ internal sealed class QueryParams(HttpRequest request)
         return raw.ToString().Trim();
     }
 
-    /// <summary>An ISO 8601 date or date-time; a date alone means midnight UTC, a time without offset means UTC.</summary>
+    /// <summary>
+    /// An ISO 8601 date or date-time; a time without offset means UTC. A date alone means the start of
+    /// that day (UTC), or for <c>end</c> its last millisecond, so a range of dates includes its last day.
+    /// </summary>
     public DateTimeOffset? Date(string name, bool required = false)
     {
         var text = Single(name);
@@ -105,6 +108,12 @@ internal sealed class QueryParams(HttpRequest request)
                 Errors.Add(name, $"{name} is required (an ISO 8601 date or date-time, e.g. 2026-01-31T00:00:00Z).");
             }
             return null;
+        }
+        if (DateTimeOffset.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var day)
+            && day.Year >= 1970)
+        {
+            // A whole day: "end=2026-01-31" includes all of the 31st.
+            return name == "end" ? day.AddDays(1).AddTicks(-TimeSpan.TicksPerMillisecond) : day;
         }
         if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AllowWhiteSpaces, out var value)
             && value.Year is >= 1970 and <= 9999)

@@ -58,7 +58,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             OpenMode = OpenMode.CREATE_OR_APPEND,
             RAMBufferSizeMB = 64,
         });
-        _searchers = new SearcherManager(_writer, applyAllDeletes: true, new SearcherFactory());
+        _searchers = new SearcherManager(_writer, applyAllDeletes: true, new StableSearcherFactory());
         _status = new IndexStatus { State = "starting" };
         RefreshStatus();
     }
@@ -166,6 +166,26 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     public event Action<string>? RebuildRequested;
 
     public void RequestRebuild(string reason) => RebuildRequested?.Invoke(reason);
+
+    /// <summary>
+    /// Scores that depend only on the document and the query. Lucene's idf counts documents that were
+    /// updated or deleted until their segment is merged, so two silos with the same documents but
+    /// different merge histories would score (and order) the same search differently, and a client
+    /// paging through results behind a load balancer could see an item twice or never. With a
+    /// constant idf, ranking comes from field boosts, term frequency, field length and how many of
+    /// the query's terms match: identical on every silo.
+    /// </summary>
+    private sealed class StableSimilarity : Lucene.Net.Search.Similarities.DefaultSimilarity
+    {
+        public override float Idf(long docFreq, long numDocs) => 1f;
+    }
+
+    private sealed class StableSearcherFactory : SearcherFactory
+    {
+        private static readonly StableSimilarity Similarity = new();
+
+        public override IndexSearcher NewSearcher(IndexReader reader) => new(reader) { Similarity = Similarity };
+    }
 
     // ----- read-your-writes -----
 

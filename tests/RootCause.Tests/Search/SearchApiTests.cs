@@ -183,6 +183,11 @@ public sealed class SearchApiTests(SearchFixture fixture) : IClassFixture<Search
         var exact = Data.Investigations[20];
         var at = Uri.EscapeDataString(exact.DetectedAt.ToString("O", CultureInfo.InvariantCulture));
         Assert.Contains(exact.Id, (await AllPagesAsync(A, $"/api/investigations/by-date-range?start={at}&end={at}")).Items.Select(Id));
+
+        // Dates alone cover whole days: start=D&end=D is all of day D (UTC).
+        var day = exact.DetectedAt.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var sameDay = Data.Investigations.Where(i => i.DetectedAt.UtcDateTime.Date == exact.DetectedAt.UtcDateTime.Date).Select(i => i.Id).Order();
+        Assert.Equal(sameDay, (await AllPagesAsync(A, $"/api/investigations/by-date-range?start={day}&end={day}")).Items.Select(Id).Order());
     }
 
     [Fact]
