@@ -1,4 +1,10 @@
 using RootCause.Benchmarks;
+using RootCause.Benchmarks.Visibility;
+
+if (args.Length > 0 && args[0] == "visibility")
+{
+    return await VisibilityBenchmark.RunAsync(args[1..]);
+}
 
 // Ingest and reads through the grains, next to a raw-Npgsql baseline. See docs/benchmarks.md.
 if (!BenchmarkOptions.TryParse(args, out var options, out var problem))
