@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using Lucene.Net.Analysis;
 using Lucene.Net.Analysis.En;
@@ -231,16 +230,20 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         }
     }
 
+    /// <summary>Read-your-writes waiters by record; one lock, so a waiter can never land in a list being dropped.</summary>
     private sealed class VisibilityWaiters
     {
-        private readonly ConcurrentDictionary<string, List<(long Version, TaskCompletionSource Done)>> _byUid = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<(long Version, TaskCompletionSource Done)>> _byUid = new(StringComparer.Ordinal);
 
         public TaskCompletionSource Register(string uid, long version)
         {
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var list = _byUid.GetOrAdd(uid, _ => []);
-            lock (list)
+            lock (_byUid)
             {
+                if (!_byUid.TryGetValue(uid, out var list))
+                {
+                    _byUid[uid] = list = [];
+                }
                 list.Add((version, done));
             }
             return done;
@@ -248,14 +251,14 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
 
         public void Unregister(string uid, TaskCompletionSource done)
         {
-            if (_byUid.TryGetValue(uid, out var list))
+            lock (_byUid)
             {
-                lock (list)
+                if (_byUid.TryGetValue(uid, out var list))
                 {
                     list.RemoveAll(w => w.Done == done);
                     if (list.Count == 0)
                     {
-                        _byUid.TryRemove(new KeyValuePair<string, List<(long, TaskCompletionSource)>>(uid, list));
+                        _byUid.Remove(uid);
                     }
                 }
             }
@@ -263,15 +266,15 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
 
         public void Publish(IEnumerable<(IndexedKind Kind, Guid Id, long Version)> applied)
         {
-            if (_byUid.IsEmpty)
+            lock (_byUid)
             {
-                return;
-            }
-            foreach (var (kind, id, version) in applied)
-            {
-                if (_byUid.TryGetValue(IndexDocuments.UidFor(kind, id), out var list))
+                if (_byUid.Count == 0)
                 {
-                    lock (list)
+                    return;
+                }
+                foreach (var (kind, id, version) in applied)
+                {
+                    if (_byUid.TryGetValue(IndexDocuments.UidFor(kind, id), out var list))
                     {
                         foreach (var waiter in list.Where(w => w.Version <= version))
                         {

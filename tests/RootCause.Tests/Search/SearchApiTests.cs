@@ -300,6 +300,26 @@ public sealed class SearchApiTests(SearchFixture fixture) : IClassFixture<Search
         Assert.Equal("true", deleteResponse.Headers.GetValues("X-Index-Visible").First());
         var (_, afterDelete, _) = await B.GetJsonAsync("/api/investigations?component=ryw-test");
         Assert.Empty(afterDelete!.AsArray());
+        await Eventually.TotalAsync(A, "/api/investigations?component=ryw-test", 0);
+    }
+
+    [Fact]
+    public async Task ManyConcurrentWaitsOnOneRecordAllComplete()
+    {
+        var (_, created, _) = await A.PostAsync("/api/investigations", """{"title":"Concurrent notes","component_affected":"ryw-many"}""");
+        var id = created!["id"]!.GetValue<string>();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 24).Select(i =>
+            A.PostAsync($"/api/investigations/{id}/notes?refresh=wait_for", $$"""{"author":"bot","body":"note {{i}}"}""")));
+        Assert.All(responses, r =>
+        {
+            Assert.Equal(HttpStatusCode.Created, r.Status);
+            Assert.Equal("true", r.Response.Headers.GetValues("X-Index-Visible").First());
+        });
+        var (_, found, _) = await A.GetJsonAsync("/api/investigations?component=ryw-many");
+        Assert.Equal(24, found!.AsArray().Single()!["note_count"]!.GetValue<int>());
+        // Leave the shared data set as it was for the brute-force tests.
+        Assert.Equal(HttpStatusCode.NoContent, (await A.SendAsync(HttpMethod.Delete, $"/api/investigations/{id}?refresh=wait_for")).Status);
+        await Eventually.TotalAsync(B, "/api/investigations?component=ryw-many", 0);
     }
 
     public static TheoryData<string, string> BadQueries() => new()
