@@ -212,7 +212,7 @@ public sealed class IndexTailer(
         _cursor = new ChangeCursor(horizon);
         index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
         _committedCursor = _cursor;
-        index.Refresh([]);
+        index.RefreshAll();
         _rebuild = _rebuild with { Indexed = indexed, Total = indexed, FinishedAt = time.GetUtcNow() };
         index.SetStatus("catching_up", _cursor.Horizon, _lastAppliedAt, _rebuild, null);
         index.RefreshStatus();

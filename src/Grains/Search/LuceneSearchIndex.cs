@@ -98,6 +98,13 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         _waiters.Publish(applied);
     }
 
+    /// <summary>After a rebuild, which says nothing about single records: every waiter checks the index again.</summary>
+    internal void RefreshAll()
+    {
+        _searchers.MaybeRefreshBlocking();
+        _waiters.Recheck(VisibleVersion);
+    }
+
     /// <summary>The durable step: documents and the cursor they bring the index to, in one Lucene commit.</summary>
     internal void Commit(string identity, ulong horizon, long afterSeq)
     {
@@ -209,12 +216,14 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     }
 
     /// <summary>The version of a record the current searcher shows, or -1.</summary>
-    public long VisibleVersion(IndexedKind kind, Guid id)
+    public long VisibleVersion(IndexedKind kind, Guid id) => VisibleVersion(IndexDocuments.UidFor(kind, id));
+
+    private long VisibleVersion(string uid)
     {
         var searcher = _searchers.Acquire();
         try
         {
-            var hits = searcher.Search(new TermQuery(IndexDocuments.UidTerm(kind, id)), 1);
+            var hits = searcher.Search(new TermQuery(new Term(IndexDocuments.Uid, uid)), 1);
             if (hits.TotalHits == 0)
             {
                 return -1;
@@ -259,6 +268,21 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
                     if (list.Count == 0)
                     {
                         _byUid.Remove(uid);
+                    }
+                }
+            }
+        }
+
+        public void Recheck(Func<string, long> visibleVersion)
+        {
+            lock (_byUid)
+            {
+                foreach (var (uid, list) in _byUid)
+                {
+                    var visible = visibleVersion(uid);
+                    foreach (var waiter in list.Where(w => w.Version <= visible))
+                    {
+                        waiter.Done.TrySetResult();
                     }
                 }
             }

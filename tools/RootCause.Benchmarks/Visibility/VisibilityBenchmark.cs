@@ -86,6 +86,16 @@ public static class VisibilityBenchmark
             var investigations = new List<Guid>();
             var pending = new List<Task>();
             var interval = TimeSpan.FromSeconds(1.0 / rate);
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    await Task.Delay(1000);
+                    Console.Error.WriteLine("[visibility] " + string.Join("  ", indexes.Select((x, i) =>
+                        $"silo {i}: {x.Status.State} applied {x.Status.ChangesApplied} last {x.Status.LastAppliedAt:HH:mm:ss.fff}")));
+                }
+            });
             var started = Stopwatch.GetTimestamp();
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             for (var n = 0; n < writes; n++)
@@ -101,6 +111,7 @@ public static class VisibilityBenchmark
             }
             await Task.WhenAll(pending);
             var elapsed = Stopwatch.GetElapsedTime(started);
+            await sampling.CancelAsync();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
 
             async Task WriteAndWatchAsync(int n)
