@@ -155,6 +155,20 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
     }
 
     [Fact]
+    public async Task AWaitForARecordIsAnsweredByARebuildThatIndexesIt()
+    {
+        var (status, created, _) = await silos.Clients[0].PostAsync("/api/investigations", """{"title":"indexed by a rebuild"}""");
+        Assert.Equal(HttpStatusCode.Created, status);
+        var id = Guid.Parse(created!["id"]!.GetValue<string>());
+        using var handle = Open("rebuild-wait");
+        var waiting = handle.Index.WaitForVisibleAsync(IndexedKind.Investigation, id, 1, TimeSpan.FromSeconds(30));
+        Assert.False(waiting.IsCompleted);
+        await handle.Tailer.InitializeAsync(CancellationToken.None);
+        Assert.NotNull(handle.Index.Status.Rebuild);
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task ACleanRestartResumesAndAnUnreadableIndexIsRebuilt()
     {
         await WriteChangesAsync("resume", 8);
