@@ -21,13 +21,17 @@ FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
     && rm -rf /var/lib/apt/lists/*
+# The silo's search index directory: owned by the app user, so a named volume mounted there
+# starts out writable (Docker copies the directory's ownership into a new volume).
+RUN mkdir -p /var/lib/rootcause/index && chown "$APP_UID" /var/lib/rootcause/index
 WORKDIR /app
 COPY --from=build /app ./
 COPY deploy/silo-entrypoint.sh /usr/local/bin/rootcause-silo-entrypoint.sh
 # The non-root user the .NET images define (APP_UID=1654).
 USER $APP_UID
 ENV ASPNETCORE_URLS=http://+:8080 \
-    DOTNET_ENVIRONMENT=Production
+    DOTNET_ENVIRONMENT=Production \
+    Search__IndexPath=/var/lib/rootcause/index
 # 8080: HTTP (API, web page, health). 11111: silo-to-silo. 30000: Orleans client gateway.
 EXPOSE 8080 11111 30000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
