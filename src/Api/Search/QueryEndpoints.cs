@@ -104,13 +104,13 @@ public static class QueryEndpoints
 
     public static void MapInvestigationQueries(RouteGroupBuilder group)
     {
-        group.MapGet("/", ListInvestigations)
+        group.MapGet("/", (HttpContext context, ISearchIndex index) => List(Investigations, context, index))
             .WithSummary("List investigations (filters status, priority, severity, component, service, assigned_to, created_by, tag, include_deleted; sort; page, per_page)")
             .Produces<IReadOnlyList<Investigation>>(StatusCodes.Status200OK, "application/json");
-        group.MapGet("/search", SearchInvestigations)
+        group.MapGet("/search", (HttpContext context, ISearchIndex index) => Search(Investigations, context, index))
             .WithSummary("Full-text search over title, description, root cause, remediation, lessons, tags and notes, with scores and highlighted snippets")
             .Produces<IReadOnlyList<InvestigationSearchHit>>(StatusCodes.Status200OK, "application/json");
-        group.MapGet("/by-date-range", InvestigationsByDateRange)
+        group.MapGet("/by-date-range", (HttpContext context, ISearchIndex index) => ByDateRange(Investigations, context, index))
             .WithSummary("Investigations whose date field (detected_at by default) lies in [start, end]")
             .Produces<IReadOnlyList<Investigation>>(StatusCodes.Status200OK, "application/json");
         group.MapGet("/stats", InvestigationStats)
@@ -120,44 +120,59 @@ public static class QueryEndpoints
 
     public static void MapEventQueries(RouteGroupBuilder group)
     {
-        group.MapGet("/", ListEvents)
+        group.MapGet("/", (HttpContext context, ISearchIndex index) => List(Events, context, index))
             .WithSummary("List events (filters source, severity, event_type, tag, investigation_id, component, include_deleted; sort; page, per_page)")
             .Produces<IReadOnlyList<Event>>(StatusCodes.Status200OK, "application/json");
-        group.MapGet("/search", SearchEvents)
+        group.MapGet("/search", (HttpContext context, ISearchIndex index) => Search(Events, context, index))
             .WithSummary("Full-text search over event type, tags and the text of data and metadata")
             .Produces<IReadOnlyList<EventSearchHit>>(StatusCodes.Status200OK, "application/json");
-        group.MapGet("/by-date-range", EventsByDateRange)
+        group.MapGet("/by-date-range", (HttpContext context, ISearchIndex index) => ByDateRange(Events, context, index))
             .WithSummary("Events whose date field (timestamp by default) lies in [start, end]")
             .Produces<IReadOnlyList<Event>>(StatusCodes.Status200OK, "application/json");
     }
 
-    private static IResult ListInvestigations(HttpContext context, ISearchIndex index)
+    /// <summary>What differs between the kinds' list, search and date-range endpoints.</summary>
+    private sealed record KindQueries(
+        Func<QueryParams, IndexQuery> Filters,
+        IReadOnlyDictionary<string, string> Sorts,
+        IReadOnlyList<SortKey> DefaultSort,
+        IReadOnlyDictionary<string, string> DateFields,
+        string DefaultDateField,
+        string ItemName);
+
+    private static readonly KindQueries Investigations = new(InvestigationFilters, InvestigationSorts, NewestInvestigationsFirst,
+        InvestigationDateFields, SearchFields.DetectedAt, "investigation");
+
+    private static readonly KindQueries Events = new(EventFilters, EventSorts, NewestEventsFirst,
+        EventDateFields, SearchFields.Timestamp, "event");
+
+    private static IResult List(KindQueries kind, HttpContext context, ISearchIndex index)
     {
         var p = new QueryParams(context.Request);
         var (page, perPage) = p.Paging();
-        var query = InvestigationFilters(p) with { Sort = p.Sort(InvestigationSorts, NewestInvestigationsFirst), Page = page, PerPage = perPage };
+        var query = kind.Filters(p) with { Sort = p.Sort(kind.Sorts, kind.DefaultSort), Page = page, PerPage = perPage };
         p.ThrowIfAny();
         return ListResult(context, index.Search(query));
     }
 
-    private static IResult SearchInvestigations(HttpContext context, ISearchIndex index)
+    private static IResult Search(KindQueries kind, HttpContext context, ISearchIndex index)
     {
         var p = new QueryParams(context.Request);
         var text = p.Text("q", required: true);
         var (page, perPage) = p.Paging();
-        var sorts = new Dictionary<string, string>(InvestigationSorts, StringComparer.Ordinal) { ["score"] = SearchFields.Score, ["relevance"] = SearchFields.Score };
-        var query = InvestigationFilters(p) with { Text = text, Sort = p.Sort(sorts, []), Page = page, PerPage = perPage, Highlight = true };
+        var sorts = new Dictionary<string, string>(kind.Sorts, StringComparer.Ordinal) { ["score"] = SearchFields.Score, ["relevance"] = SearchFields.Score };
+        var query = kind.Filters(p) with { Text = text, Sort = p.Sort(sorts, []), Page = page, PerPage = perPage, Highlight = true };
         p.ThrowIfAny();
-        return SearchResult(context, index.Search(query), "investigation");
+        return SearchResult(context, index.Search(query), kind.ItemName);
     }
 
-    private static IResult InvestigationsByDateRange(HttpContext context, ISearchIndex index)
+    private static IResult ByDateRange(KindQueries kind, HttpContext context, ISearchIndex index)
     {
         var p = new QueryParams(context.Request);
-        var field = p.Choice("field", InvestigationDateFields, SearchFields.DetectedAt);
+        var field = p.Choice("field", kind.DateFields, kind.DefaultDateField);
         var range = p.Range(field, required: true);
         var (page, perPage) = p.Paging();
-        var query = InvestigationFilters(p) with { Range = range, Sort = p.Sort(InvestigationSorts, [new(field, true)]), Page = page, PerPage = perPage };
+        var query = kind.Filters(p) with { Range = range, Sort = p.Sort(kind.Sorts, [new(field, true)]), Page = page, PerPage = perPage };
         p.ThrowIfAny();
         return ListResult(context, index.Search(query));
     }
@@ -175,37 +190,6 @@ public static class QueryEndpoints
             Complete<ImpactSeverity>(index.CountBy(query, SearchFields.ImpactSeverity)),
             Complete<Priority>(index.CountBy(query, SearchFields.Priority)),
             Sorted(index.CountBy(query, SearchFields.Component))));
-    }
-
-    private static IResult ListEvents(HttpContext context, ISearchIndex index)
-    {
-        var p = new QueryParams(context.Request);
-        var (page, perPage) = p.Paging();
-        var query = EventFilters(p) with { Sort = p.Sort(EventSorts, NewestEventsFirst), Page = page, PerPage = perPage };
-        p.ThrowIfAny();
-        return ListResult(context, index.Search(query));
-    }
-
-    private static IResult SearchEvents(HttpContext context, ISearchIndex index)
-    {
-        var p = new QueryParams(context.Request);
-        var text = p.Text("q", required: true);
-        var (page, perPage) = p.Paging();
-        var sorts = new Dictionary<string, string>(EventSorts, StringComparer.Ordinal) { ["score"] = SearchFields.Score, ["relevance"] = SearchFields.Score };
-        var query = EventFilters(p) with { Text = text, Sort = p.Sort(sorts, []), Page = page, PerPage = perPage, Highlight = true };
-        p.ThrowIfAny();
-        return SearchResult(context, index.Search(query), "event");
-    }
-
-    private static IResult EventsByDateRange(HttpContext context, ISearchIndex index)
-    {
-        var p = new QueryParams(context.Request);
-        var field = p.Choice("field", EventDateFields, SearchFields.Timestamp);
-        var range = p.Range(field, required: true);
-        var (page, perPage) = p.Paging();
-        var query = EventFilters(p) with { Range = range, Sort = p.Sort(EventSorts, [new(field, true)]), Page = page, PerPage = perPage };
-        p.ThrowIfAny();
-        return ListResult(context, index.Search(query));
     }
 
     /// <summary>Every value of the enum, zero when absent, in the enum's order.</summary>
