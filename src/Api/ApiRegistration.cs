@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Scalar.AspNetCore;
+using RootCause.Api.Catalog;
 using RootCause.Api.Common;
 using RootCause.Api.Events;
 using RootCause.Api.Investigations;
@@ -40,6 +41,7 @@ public static class ApiRegistration
     {
         routes.MapInvestigations();
         routes.MapEvents();
+        routes.MapCatalog();
         routes.MapAnalytics();
         routes.MapSearchAdmin();
         routes.MapOpenApi("/openapi/v1.json");

@@ -21,6 +21,7 @@ public static class RootCauseSilo
         builder.AddRootCauseSilo();
         builder.AddRootCauseApi();
         builder.AddRootCauseHealth();
+        builder.AddCatalogFile();
         builder.AddDemoIncident();
 
         var app = builder.Build();

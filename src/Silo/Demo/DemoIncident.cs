@@ -23,6 +23,24 @@ public static class DemoIncident
 
     public static async Task<Investigation> LoadAsync(IGrainFactory grains, DateTimeOffset now)
     {
+        // The components involved, so the catalog has something to show (merged: an existing catalog keeps its other entries).
+        await grains.GetGrain<Catalog.ICatalogGrain>(0).ImportAsync(
+        [
+            new Catalog.Component
+            {
+                Name = "checkout-api", Service = "checkout", Description = "Checkout HTTP API: carts, orders, payment confirmation.",
+                Aliases = ["checkout", "checkout-svc"], Repositories = ["shop/checkout-api"], PathPrefixes = ["src/"],
+                Pipelines = ["checkout-api CI"], DependsOn = ["payments-gateway"], Owner = "team-checkout",
+            },
+            new Catalog.Component
+            {
+                Name = "payments-gateway", Service = "payments", Description = "Talks to the card processors.",
+                Aliases = ["payments-gw"], Repositories = ["shop/payments"], PathPrefixes = ["gateway/"],
+                Pipelines = ["payments CI"], DependsOn = ["payments-db"], Owner = "team-payments",
+            },
+            new Catalog.Component { Name = "payments-db", Service = "payments", Description = "PostgreSQL of the payments service.", Owner = "team-payments" },
+        ], replace: false);
+
         var detected = now.AddMinutes(-42);
         var investigation = await grains.GetGrain<IInvestigationGrain>(InvestigationId).CreateAsync(new InvestigationFields
         {

@@ -16,6 +16,9 @@ public sealed class SiloPairFixture : IAsyncLifetime
 
     public string ConnectionString { get; private set; } = "";
 
+    /// <summary>The silo applications, for tests that need a service of a silo.</summary>
+    public IReadOnlyList<WebApplication> Silos => _silos;
+
     public IReadOnlyList<HttpClient> Clients { get; private set; } = [];
 
     /// <summary>The first silo's client.</summary>
