@@ -23,7 +23,7 @@ public static class CatalogApi
         group.MapPut("/components/{name}", PutAsync).WithSummary("Create or replace a component");
         group.MapDelete("/components/{name}", DeleteAsync).WithSummary("Remove a component (409 while others depend on it)");
         group.MapGet("/components/{name}/dependencies", DependenciesAsync)
-            .WithSummary("Components within `hops` dependency edges (default 2), upstream and downstream");
+            .WithSummary("Components within `hops` dependency edges (default 2): its dependencies and its dependents");
         group.MapPost("/import", ImportAsync).WithSummary("Load many components; replace=true makes the catalog exactly these");
         return group;
     }

@@ -21,7 +21,7 @@ public sealed record Component
     [Id(5)] public IReadOnlyList<string> PathPrefixes { get; init; } = [];
     /// <summary>CI workflow or pipeline names that build it.</summary>
     [Id(6)] public IReadOnlyList<string> Pipelines { get; init; } = [];
-    /// <summary>Components it calls (its upstream dependencies); the reverse edges are derived.</summary>
+    /// <summary>Components it calls (its dependencies); the reverse edges (its dependents) are derived.</summary>
     [Id(7)] public IReadOnlyList<string> DependsOn { get; init; } = [];
     [Id(8)] public string? Owner { get; init; }
     [Id(9)] public IReadOnlyList<string> Tags { get; init; } = [];

@@ -10,7 +10,7 @@ public sealed class ServiceCatalog
     private readonly Dictionary<string, Component> _byName = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Component> _byPipeline = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, List<Component>> _byRepository = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, List<string>> _downstream = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, List<string>> _dependents = new(StringComparer.OrdinalIgnoreCase);
 
     public ServiceCatalog(CatalogSnapshot snapshot)
     {
@@ -35,16 +35,19 @@ public sealed class ServiceCatalog
                 }
                 list.Add(component);
             }
-            foreach (var upstream in component.DependsOn)
+            foreach (var dependency in component.DependsOn)
             {
-                if (!_downstream.TryGetValue(upstream, out var list))
+                if (!_dependents.TryGetValue(dependency, out var list))
                 {
-                    _downstream[upstream] = list = [];
+                    _dependents[dependency] = list = [];
                 }
                 list.Add(component.Name);
             }
         }
     }
+
+    public const string Dependency = "dependency";
+    public const string Dependent = "dependent";
 
     public long Version { get; }
 
@@ -80,18 +83,18 @@ public sealed class ServiceCatalog
         return [.. matches.Where(m => m.Length == longest).Select(m => m.Component)];
     }
 
-    /// <summary>Components <paramref name="name"/> depends on directly.</summary>
-    public IReadOnlyList<string> Upstream(string name) => Resolve(name)?.DependsOn ?? [];
+    /// <summary>Components <paramref name="name"/> depends on directly (calls).</summary>
+    public IReadOnlyList<string> Dependencies(string name) => Resolve(name)?.DependsOn ?? [];
 
-    /// <summary>Components that depend on <paramref name="name"/> directly.</summary>
-    public IReadOnlyList<string> Downstream(string name) =>
-        Resolve(name) is { } c && _downstream.TryGetValue(c.Name, out var list) ? list : [];
+    /// <summary>Components that depend on <paramref name="name"/> directly (call it).</summary>
+    public IReadOnlyList<string> Dependents(string name) =>
+        Resolve(name) is { } c && _dependents.TryGetValue(c.Name, out var list) ? list : [];
 
     /// <summary>
     /// Every component within <paramref name="maxHops"/> dependency edges of <paramref name="name"/>,
-    /// in either direction, with its distance and the direction of the first hop that reached it
-    /// ("upstream": <paramref name="name"/> depends on it, possibly through others; "downstream": it
-    /// depends on <paramref name="name"/>). Breadth-first, so each distance is the shortest.
+    /// in either direction, with its distance and the direction ("dependency": <paramref name="name"/>
+    /// depends on it, possibly through others; "dependent": it depends on <paramref name="name"/>).
+    /// Breadth-first, so each distance is the shortest.
     /// </summary>
     public IReadOnlyList<(string Name, int Hops, string Direction)> Neighbourhood(string name, int maxHops)
     {
@@ -101,7 +104,7 @@ public sealed class ServiceCatalog
             return [];
         }
         var result = new List<(string, int, string)>();
-        foreach (var direction in new[] { "upstream", "downstream" })
+        foreach (var direction in new[] { Dependency, Dependent })
         {
             var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { start.Name };
             var frontier = new List<string> { start.Name };
@@ -110,7 +113,7 @@ public sealed class ServiceCatalog
                 var next = new List<string>();
                 foreach (var current in frontier)
                 {
-                    foreach (var neighbour in direction == "upstream" ? Upstream(current) : Downstream(current))
+                    foreach (var neighbour in direction == Dependency ? Dependencies(current) : Dependents(current))
                     {
                         if (seen.Add(neighbour))
                         {

@@ -74,7 +74,7 @@ public sealed class CatalogApiTests(SiloPairFixture silos) : IClassFixture<SiloP
             Assert.Equal(HttpStatusCode.OK, status);
             var entries = body!["dependencies"]!.AsArray()
                 .Select(d => $"{d!["name"]}:{d["hops"]}:{d["direction"]}").Order(StringComparer.Ordinal).ToList();
-            Assert.Equal(["inventory:1:upstream", "payments-db:2:upstream", "payments-gateway:1:upstream", "storefront:1:downstream"], entries);
+            Assert.Equal(["inventory:1:dependency", "payments-db:2:dependency", "payments-gateway:1:dependency", "storefront:1:dependent"], entries);
             var (_, one, _) = await A.GetJsonAsync("/api/catalog/components/payments-db/dependencies?hops=1");
             Assert.Equal(["payments-gateway", "payments-ledger"], one!["dependencies"]!.AsArray().Select(d => d!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal));
             Assert.Equal(["hops"], (await A.GetJsonAsync("/api/catalog/components/checkout/dependencies?hops=0")).Body.ErrorFields());
