@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Scalar.AspNetCore;
+using RootCause.Api.Admin;
 using RootCause.Api.Common;
 using RootCause.Api.Events;
 using RootCause.Api.Investigations;
@@ -42,6 +43,8 @@ public static class ApiRegistration
         routes.MapEvents();
         routes.MapAnalytics();
         routes.MapSearchAdmin();
+        routes.MapDeadLetters();
+        routes.MapCircuitBreakers();
         routes.MapOpenApi("/openapi/v1.json");
         routes.MapScalarApiReference("/docs/api", o => o.WithTitle("RootCause API").WithOpenApiRoutePattern("/openapi/v1.json"));
         return routes;
