@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Scalar.AspNetCore;
+using RootCause.Api.Admin;
 using RootCause.Api.Catalog;
 using RootCause.Api.Common;
 using RootCause.Api.Events;
@@ -44,6 +45,8 @@ public static class ApiRegistration
         routes.MapCatalog();
         routes.MapAnalytics();
         routes.MapSearchAdmin();
+        routes.MapDeadLetters();
+        routes.MapCircuitBreakers();
         routes.MapOpenApi("/openapi/v1.json");
         routes.MapScalarApiReference("/docs/api", o => o.WithTitle("RootCause API").WithOpenApiRoutePattern("/openapi/v1.json"));
         return routes;

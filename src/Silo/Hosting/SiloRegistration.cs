@@ -1,5 +1,6 @@
 using System.Net;
 using Orleans.Configuration;
+using RootCause.Connectors;
 using RootCause.Database;
 using RootCause.Hosting;
 using RootCause.Search;
@@ -65,6 +66,7 @@ public static class SiloRegistration
             o.BatchSize = search.BatchSize;
             o.CommitIntervalMilliseconds = search.CommitIntervalMilliseconds;
         });
+        builder.Services.AddRootCauseConnectors();
         return builder;
     }
 

@@ -31,7 +31,7 @@ public sealed class MigrationTests
         var second = await DatabaseMigrator.MigrateAsync(connectionString, NullLogger.Instance);
         var afterSecond = await ReadSchemaMigrationsAsync(connectionString);
 
-        Assert.Equal(4, embedded.Count);
+        Assert.Equal(5, embedded.Count);
         Assert.Equal(embedded.Count, first);
         Assert.Equal(0, second);
         Assert.Equal(
@@ -47,7 +47,7 @@ public sealed class MigrationTests
         var embedded = DatabaseMigrator.LoadEmbeddedMigrations();
 
         Assert.Equal(
-            ["1|orleans_clustering", "2|orleans_persistence", "3|orleans_reminders", "4|instance_identity"],
+            ["1|orleans_clustering", "2|orleans_persistence", "3|orleans_reminders", "4|instance_identity", "5|event_dlq"],
             embedded.Select(m => $"{m.Version}|{m.Name}"));
     }
 
@@ -96,7 +96,7 @@ public sealed class MigrationTests
 
         Assert.True(created);
         Assert.False(createdAgain);
-        Assert.Equal(4, applied);
+        Assert.Equal(5, applied);
     }
 
     private static async Task<List<SchemaMigrationRow>> ReadSchemaMigrationsAsync(string connectionString)
