@@ -33,6 +33,8 @@ public static class InvestigationsApi
         group.MapGet("/{id:guid}/events", GetEventsAsync).WithSummary("The linked events, by timestamp");
         group.MapPost("/{id:guid}/related", RelateAsync).WithSummary("Relate another investigation (both sides record it)");
         group.MapDelete("/{id:guid}/related/{otherId:guid}", UnrelateAsync).WithSummary("Remove a relation");
+        group.MapGet("/{id:guid}/explain", ExplainAsync)
+            .WithSummary("How well an event explains this investigation: each strategy's sub-score and reason, linked or not (event_id=)");
         return group;
     }
 
@@ -109,6 +111,18 @@ public static class InvestigationsApi
 
     private static async Task<Ok<Investigation>> UnrelateAsync(Guid id, Guid otherId, IGrainFactory grains, HttpContext context) =>
         WithETag(context, await Grain(grains, id).UnrelateAsync(otherId));
+
+    private static async Task<Ok<RootCause.Linking.LinkAssessment>> ExplainAsync(Guid id, IGrainFactory grains, HttpContext context)
+    {
+        var p = new QueryParams(context.Request);
+        var text = p.Single("event_id");
+        p.ThrowIfAny();
+        if (!Guid.TryParse(text, out var eventId))
+        {
+            throw new ValidationFailedException("event_id", text is null ? "event_id is required: the id of the event to explain." : "event_id must be an event id (a UUID).");
+        }
+        return TypedResults.Ok(await grains.GetGrain<RootCause.Linking.ILinkScoringGrain>(0).AssessAsync(id, eventId));
+    }
 
     private static Ok<Investigation> WithETag(HttpContext context, Investigation investigation)
     {

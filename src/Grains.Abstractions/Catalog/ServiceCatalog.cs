@@ -83,6 +83,10 @@ public sealed class ServiceCatalog
         return [.. matches.Where(m => m.Length == longest).Select(m => m.Component)];
     }
 
+    /// <summary>Every component listing the repository, whatever its path prefixes.</summary>
+    public IReadOnlyList<Component> ForRepository(string repository) =>
+        _byRepository.TryGetValue(repository.Trim(), out var list) ? list : [];
+
     /// <summary>Components <paramref name="name"/> depends on directly (calls).</summary>
     public IReadOnlyList<string> Dependencies(string name) => Resolve(name)?.DependsOn ?? [];
 

@@ -33,6 +33,7 @@ public static class SiloRegistration
         var settings = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
         builder.Services.AddOptions<ClusterSettings>().BindConfiguration(ClusterSettings.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(builder.Configuration.GetSection(RootCause.Linking.LinkerOptions.Section).Get<RootCause.Linking.LinkerOptions>() ?? new RootCause.Linking.LinkerOptions());
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>

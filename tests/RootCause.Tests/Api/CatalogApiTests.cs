@@ -193,6 +193,45 @@ public sealed class CatalogApiTests(SiloPairFixture silos) : IClassFixture<SiloP
     }
 
     [Fact]
+    public async Task ExplainGivesEveryStrategysScoreAndReasonLinkedOrNot()
+    {
+        await Sequential.WaitAsync();
+        try
+        {
+            await ImportAsync();
+            var detected = DateTimeOffset.UtcNow.AddMinutes(-30);
+            var (_, investigation, _) = await A.PostAsync("/api/investigations",
+                $$"""{"title":"Checkout 502s","component_affected":"checkout","detected_at":"{{detected:O}}","tags":["deploy"]}""");
+            var id = investigation!["id"]!.GetValue<string>();
+            var (_, ev, _) = await B.PostAsync("/api/events",
+                $$"""{"source":"git","source_id":"shop/checkout-api@deploy-{{Guid.NewGuid():N}}","event_type":"deployment","timestamp":"{{detected.AddMinutes(-12):O}}","data":{"repository":"shop/checkout-api","environment":"production"},"tags":["deploy"]}""");
+            var eventId = ev!["id"]!.GetValue<string>();
+
+            var (status, explained, _) = await B.GetJsonAsync($"/api/investigations/{id}/explain?event_id={eventId}");
+            Assert.Equal(HttpStatusCode.OK, status);
+            Assert.Equal("link", explained!["decision"]!.GetValue<string>());
+            Assert.False(explained["linked"]!.GetValue<bool>());
+            Assert.True(explained["confidence"]!.GetValue<double>() >= 0.75);
+            Assert.Equal(["component", "source_evidence", "tags", "time"],
+                explained["strategies"]!.AsArray().Select(s => s!["strategy"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+            Assert.Contains("12 min before detection", explained.ToJsonString(), StringComparison.Ordinal);
+            Assert.Contains("checkout-api, the affected component", explained.ToJsonString(), StringComparison.Ordinal);
+
+            Assert.Equal(HttpStatusCode.OK, (await A.PostAsync($"/api/investigations/{id}/link-event", $$"""{"event_id":"{{eventId}}"}""")).Status);
+            Assert.True((await A.GetJsonAsync($"/api/investigations/{id}/explain?event_id={eventId}")).Body!["linked"]!.GetValue<bool>());
+
+            Assert.Equal(["event_id"], (await A.GetJsonAsync($"/api/investigations/{id}/explain")).Body.ErrorFields());
+            Assert.Equal(["event_id"], (await A.GetJsonAsync($"/api/investigations/{id}/explain?event_id=nope")).Body.ErrorFields());
+            Assert.Equal(HttpStatusCode.NotFound, (await A.GetJsonAsync($"/api/investigations/{id}/explain?event_id={Guid.NewGuid()}")).Status);
+            Assert.Equal(HttpStatusCode.NotFound, (await A.GetJsonAsync($"/api/investigations/{Guid.NewGuid()}/explain?event_id={eventId}")).Status);
+        }
+        finally
+        {
+            Sequential.Release();
+        }
+    }
+
+    [Fact]
     public void PathsResolveToTheComponentWithTheLongestMatchingPrefix()
     {
         var catalog = new ServiceCatalog(new CatalogSnapshot

@@ -1,0 +1,151 @@
+using RootCause.Catalog;
+using RootCause.Events;
+using RootCause.Investigations;
+using RootCause.Linking;
+
+namespace RootCause.Tests.Domain;
+
+/// <summary>The scorer's strategies on hand-made pairs: each sub-score, its reason, and the decision.</summary>
+public sealed class LinkScorerTests
+{
+    private static readonly DateTimeOffset Detected = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    private static readonly ServiceCatalog Catalog = new(new CatalogSnapshot
+    {
+        Version = 3,
+        Components =
+        [
+            new Component { Name = "checkout-api", Service = "checkout", Aliases = ["checkout-svc"], Repositories = ["shop/checkout"], PathPrefixes = ["src/"], Pipelines = ["checkout CI"], DependsOn = ["payments-gateway"] },
+            new Component { Name = "payments-gateway", Service = "payments", Repositories = ["shop/payments"], DependsOn = ["payments-db"] },
+            new Component { Name = "payments-db", Service = "payments" },
+            new Component { Name = "storefront", Service = "shop", DependsOn = ["checkout-api"] },
+            new Component { Name = "search-api", Service = "search", Repositories = ["shop/search"] },
+        ],
+    });
+
+    private static readonly LinkScorer Scorer = new(new LinkerOptions());
+
+    private static Investigation Incident(DateTimeOffset? resolved = null) => new()
+    {
+        Id = Guid.NewGuid(),
+        Title = "Checkout 502s",
+        ComponentAffected = "checkout-api",
+        ServiceAffected = "checkout",
+        DetectedAt = Detected,
+        StartedAt = Detected.AddMinutes(-10),
+        ResolvedAt = resolved,
+        Tags = ["payments", "deploy"],
+    };
+
+    private static Event Ev(EventSource source, string type, DateTimeOffset at, string data, params string[] tags) => new()
+    {
+        Id = Guid.NewGuid(),
+        Source = source,
+        EventType = type,
+        SourceId = Guid.NewGuid().ToString("N"),
+        Timestamp = at,
+        Data = data,
+        Tags = tags,
+    };
+
+    private static StrategyScore Strategy(LinkAssessment a, string name) => a.Strategies.Single(s => s.Strategy == name);
+
+    [Fact]
+    public void ADeploymentOfTheAffectedComponentJustBeforeDetectionIsLinked()
+    {
+        var a = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-14),
+            """{"repository":"shop/checkout","environment":"production"}""", "deploy"), Catalog);
+        Assert.Equal(LinkDecision.Link, a.Decision);
+        Assert.Equal(1, Strategy(a, LinkScorer.ComponentStrategy).Score);
+        Assert.Contains("checkout-api, the affected component", Strategy(a, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        Assert.Equal(1, Strategy(a, LinkScorer.Evidence).Score);
+        Assert.Contains("14 min before detection", Strategy(a, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
+        Assert.Equal(3, a.CatalogVersion);
+        Assert.Equal(Math.Round(a.Strategies.Sum(s => s.Score * s.Weight), 4), a.Confidence);
+    }
+
+    [Fact]
+    public void ACommitIsMatchedThroughItsChangedPaths()
+    {
+        var inside = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddMinutes(-40),
+            """{"repository":"shop/checkout","files":["src/pay/client.go","README.md"]}"""), Catalog);
+        Assert.Equal(1, Strategy(inside, LinkScorer.ComponentStrategy).Score);
+        Assert.Contains("changes src/pay/client.go in shop/checkout", Strategy(inside, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        Assert.Equal(0.8, Strategy(inside, LinkScorer.Evidence).Score);
+
+        var outside = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddMinutes(-40),
+            """{"repository":"shop/checkout","files":["docs/guide.md"]}"""), Catalog);
+        Assert.Equal(0, Strategy(outside, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(LinkDecision.None, outside.Decision);
+    }
+
+    [Fact]
+    public void ADependencyExplainsMoreWeaklyTheMoreHopsAway()
+    {
+        var gateway = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"service":"payments-gateway"}"""), Catalog);
+        var database = Scorer.Assess(Incident(), Ev(EventSource.Metrics, "latency_anomaly", Detected.AddMinutes(-5), """{"component":"payments-db"}"""), Catalog);
+        var dependent = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"component":"storefront"}"""), Catalog);
+        Assert.Equal(0.7, Strategy(gateway, LinkScorer.ComponentStrategy).Score);
+        Assert.Contains("checkout-api depends on it, 1 dependency hop away", Strategy(gateway, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        Assert.Equal(0.45, Strategy(database, LinkScorer.ComponentStrategy).Score);
+        Assert.Contains("2 dependency hops", Strategy(database, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        Assert.Equal(0.35, Strategy(dependent, LinkScorer.ComponentStrategy).Score);
+        Assert.True(gateway.Confidence > database.Confidence && database.Confidence > dependent.Confidence);
+        Assert.Equal(LinkDecision.Suggest, gateway.Decision);
+    }
+
+    [Fact]
+    public void AnAliasAndAPipelineNameTheComponentToo()
+    {
+        var alias = Scorer.Assess(Incident(), Ev(EventSource.Traces, "span_error", Detected.AddMinutes(-2), """{"service":"checkout-svc","duration_ms":5400}"""), Catalog);
+        Assert.Contains("alias checkout-svc", Strategy(alias, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        var ci = Scorer.Assess(Incident(), Ev(EventSource.Ci, "workflow_run", Detected.AddMinutes(-30), """{"workflow":"checkout CI","conclusion":"failure"}"""), Catalog);
+        Assert.Equal(1, Strategy(ci, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(0.7, Strategy(ci, LinkScorer.Evidence).Score);
+        Assert.Contains("failed CI run of checkout CI", Strategy(ci, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheTimeWindowGatesEverything()
+    {
+        var tooEarly = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddHours(-3), """{"repository":"shop/checkout"}"""), Catalog);
+        Assert.Equal(0, tooEarly.Confidence);
+        Assert.Equal(LinkDecision.None, tooEarly.Decision);
+        Assert.Contains("outside the 2 h look-back window", Strategy(tooEarly, LinkScorer.Time).Reason, StringComparison.Ordinal);
+        Assert.Contains("outside the investigation's time window", tooEarly.Summary, StringComparison.Ordinal);
+
+        var afterResolution = Scorer.Assess(Incident(resolved: Detected.AddHours(1)), Ev(EventSource.Logs, "error_spike", Detected.AddHours(2), """{"component":"checkout-api"}"""), Catalog);
+        Assert.Equal(0, afterResolution.Confidence);
+        Assert.Contains("after the investigation was resolved", Strategy(afterResolution, LinkScorer.Time).Reason, StringComparison.Ordinal);
+
+        var tooOld = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddDays(4), """{"component":"checkout-api"}"""), Catalog);
+        Assert.Equal(0, tooOld.Confidence);
+        Assert.Contains("stops absorbing events", Strategy(tooOld, LinkScorer.Time).Reason, StringComparison.Ordinal);
+
+        var during = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-4), """{"component":"checkout-api"}"""), Catalog);
+        Assert.Equal(1, Strategy(during, LinkScorer.Time).Score);
+        var atWindowStart = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-10).AddHours(-2), """{"component":"checkout-api"}"""), Catalog);
+        Assert.Equal(0.5, Strategy(atWindowStart, LinkScorer.Time).Score);
+    }
+
+    [Fact]
+    public void UnrelatedEvidenceCountsLittleAndTagsAreExplained()
+    {
+        var other = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-5), """{"repository":"shop/search"}""", "deploy", "payments"), Catalog);
+        Assert.Equal(0, Strategy(other, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(0.2, Strategy(other, LinkScorer.Evidence).Score);
+        Assert.Contains("counts little", Strategy(other, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
+        Assert.Equal(1, Strategy(other, LinkScorer.Tags).Score);
+        Assert.Equal("They share the tags deploy, payments.", Strategy(other, LinkScorer.Tags).Reason);
+        Assert.Equal(LinkDecision.None, other.Decision);
+    }
+
+    [Fact]
+    public void EveryStrategyAlwaysGivesAReason()
+    {
+        var bare = Scorer.Assess(new Investigation { Id = Guid.NewGuid(), Title = "t", DetectedAt = Detected }, Ev(EventSource.Manual, "note", Detected, "{}"), Catalog);
+        Assert.Equal(4, bare.Strategies.Count);
+        Assert.All(bare.Strategies, s => Assert.False(string.IsNullOrWhiteSpace(s.Reason)));
+        Assert.Equal(1.0, bare.Strategies.Sum(s => s.Weight), 6);
+    }
+}
