@@ -64,6 +64,9 @@ public sealed record LinkerOptions
     [Id(7)] public double EvidenceWeight { get; init; } = 0.30;
 
     [Id(8)] public double TagWeight { get; init; } = 0.10;
+
+    /// <summary>Commits take effect when deployed, possibly days later: their look-back is longer.</summary>
+    [Id(9)] public TimeSpan CommitLookBack { get; init; } = TimeSpan.FromDays(7);
 }
 
 /// <summary>Scores investigation/event pairs on the silo that is asked (a stateless worker).</summary>

@@ -22,7 +22,7 @@ public sealed class LinkScorer(LinkerOptions options)
     public LinkAssessment Assess(Investigation investigation, Event ev, ServiceCatalog catalog)
     {
         var facts = EventFacts.From(ev, catalog);
-        var time = ScoreTime(investigation, ev);
+        var time = ScoreTime(investigation, ev, facts.Kind);
         var component = ScoreComponent(investigation, facts, catalog);
         var tags = ScoreTags(investigation, ev);
         var evidence = ScoreEvidence(investigation, ev, facts, component.Score);
@@ -69,16 +69,18 @@ public sealed class LinkScorer(LinkerOptions options)
 
     // ----- time -----
 
-    private StrategyScore ScoreTime(Investigation investigation, Event ev)
+    private StrategyScore ScoreTime(Investigation investigation, Event ev, EventKind kind)
     {
         var detected = investigation.DetectedAt;
         var anchor = investigation.StartedAt is { } started && started <= detected ? started : detected;
-        var windowStart = anchor - options.LookBack;
+        // A commit does its harm when it is deployed, which can be days later: commits get a longer look-back.
+        var lookBack = kind == EventKind.Commit ? options.CommitLookBack : options.LookBack;
+        var windowStart = anchor - lookBack;
         var end = investigation.ResolvedAt ?? detected + options.MaxAge;
         var t = ev.Timestamp;
         if (t < windowStart)
         {
-            return Score(Time, 0, $"It happened {Span(anchor - t)} before the impact began, outside the {Span(options.LookBack)} look-back window.");
+            return Score(Time, 0, $"It happened {Span(anchor - t)} before the impact began, outside the {Span(lookBack)} look-back window{(kind == EventKind.Commit ? " for commits" : "")}.");
         }
         if (t > end)
         {
@@ -88,7 +90,7 @@ public sealed class LinkScorer(LinkerOptions options)
         }
         if (t <= anchor)
         {
-            var score = 0.5 + 0.5 * (1 - (anchor - t).TotalSeconds / options.LookBack.TotalSeconds);
+            var score = 0.5 + 0.5 * (1 - (anchor - t).TotalSeconds / lookBack.TotalSeconds);
             return Score(Time, score, anchor == t
                 ? "It happened exactly when the impact began."
                 : $"It happened {Span(anchor - t)} before the impact began{(anchor < detected ? "" : " (detection)")}.");
@@ -246,20 +248,19 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             }
         }
 
-        foreach (var doc in new[] { data, metadata })
+        foreach (var (name, key) in NamedComponents(data).Concat(NamedComponents(metadata)))
         {
-            foreach (var key in new[] { "component", "service", "service_name", "app" })
+            var resolved = catalog.Resolve(name);
+            AddComponent(resolved, resolved is not null && resolved.Name != name.Trim().ToLowerInvariant() ? $"named as its alias {name}" : $"named in {key}");
+            if (resolved is null && key.Contains("service", StringComparison.Ordinal))
             {
-                if (Text(doc, key) is { } name)
-                {
-                    var resolved = catalog.Resolve(name);
-                    AddComponent(resolved, resolved is not null && resolved.Name != name.Trim().ToLowerInvariant() ? $"named as its alias {name}" : $"named in {key}");
-                    if (key is "service" or "service_name" && resolved is null)
-                    {
-                        services.Add(name.Trim().ToLowerInvariant());
-                    }
-                }
+                services.Add(name.Trim().ToLowerInvariant());
             }
+        }
+
+        foreach (var tag in ev.Tags)
+        {
+            AddComponent(catalog.Resolve(tag), $"tagged {tag}");
         }
 
         var repository = Text(data, "repository") ?? Text(data, "repo");
@@ -302,6 +303,35 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             EventSource.Traces when type.Contains("error", StringComparison.Ordinal) || type.Contains("slow", StringComparison.Ordinal) || type.Contains("latency", StringComparison.Ordinal) => EventKind.TraceProblem,
             _ => EventKind.Other,
         };
+    }
+
+    private static readonly string[] ComponentKeys = ["component", "service", "service_name", "service.name", "app", "job"];
+
+    /// <summary>Component names at the top level of data/metadata, or in its labels, attributes or resource (Prometheus, Alertmanager, OpenTelemetry shapes).</summary>
+    private static IEnumerable<(string Name, string Key)> NamedComponents(JsonDocument? doc)
+    {
+        if (doc?.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            yield break;
+        }
+        var scopes = new List<(JsonElement Element, string Prefix)> { (doc.RootElement, "") };
+        foreach (var nested in new[] { "labels", "attributes", "resource" })
+        {
+            if (doc.RootElement.TryGetProperty(nested, out var inner) && inner.ValueKind == JsonValueKind.Object)
+            {
+                scopes.Add((inner, nested + "."));
+            }
+        }
+        foreach (var (element, prefix) in scopes)
+        {
+            foreach (var key in ComponentKeys)
+            {
+                if (element.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } name)
+                {
+                    yield return (name, prefix + key);
+                }
+            }
+        }
     }
 
     private static JsonDocument? Parse(string json)

@@ -30,7 +30,7 @@ public static class DemoIncident
             {
                 Name = "checkout-api", Service = "checkout", Description = "Checkout HTTP API: carts, orders, payment confirmation.",
                 Aliases = ["checkout", "checkout-svc"], Repositories = ["shop/checkout-api"], PathPrefixes = ["src/"],
-                Pipelines = ["checkout-api CI"], DependsOn = ["payments-gateway"], Owner = "team-checkout",
+                Pipelines = ["checkout-api CI", "integration-tests"], DependsOn = ["payments-gateway"], Owner = "team-checkout",
             },
             new Catalog.Component
             {

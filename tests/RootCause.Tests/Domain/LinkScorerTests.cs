@@ -141,6 +141,32 @@ public sealed class LinkScorerTests
     }
 
     [Fact]
+    public void CommitsLookFurtherBackThanOtherEvents()
+    {
+        var commit = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddDays(-2),
+            """{"repository":"shop/checkout","files":["src/pool.go"]}"""), Catalog);
+        Assert.True(Strategy(commit, LinkScorer.Time).Score > 0.5);
+        var spike = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddDays(-2), """{"component":"checkout-api"}"""), Catalog);
+        Assert.Equal(0, spike.Confidence);
+        var ancient = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddDays(-8),
+            """{"repository":"shop/checkout","files":["src/pool.go"]}"""), Catalog);
+        Assert.Contains("7 days look-back window for commits", Strategy(ancient, LinkScorer.Time).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ComponentsAreFoundInLabelsResourceAttributesAndTags()
+    {
+        var alert = Scorer.Assess(Incident(), Ev(EventSource.Metrics, "alert_firing", Detected.AddMinutes(-3),
+            """{"labels":{"alertname":"HighLatency","service":"payments-gateway"}}"""), Catalog);
+        Assert.Contains("named in labels.service", Strategy(alert, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        var span = Scorer.Assess(Incident(), Ev(EventSource.Traces, "slow_span", Detected.AddMinutes(-3),
+            """{"resource":{"service.name":"checkout-api"},"duration_ms":4200}"""), Catalog);
+        Assert.Equal(1, Strategy(span, LinkScorer.ComponentStrategy).Score);
+        var tagged = Scorer.Assess(Incident(), Ev(EventSource.Metrics, "latency_anomaly", Detected.AddMinutes(-3), """{"value":4.8}""", "checkout-api"), Catalog);
+        Assert.Contains("tagged checkout-api", Strategy(tagged, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EveryStrategyAlwaysGivesAReason()
     {
         var bare = Scorer.Assess(new Investigation { Id = Guid.NewGuid(), Title = "t", DetectedAt = Detected }, Ev(EventSource.Manual, "note", Detected, "{}"), Catalog);
