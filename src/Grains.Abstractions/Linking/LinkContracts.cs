@@ -65,8 +65,8 @@ public sealed record LinkerOptions
 
     [Id(8)] public double TagWeight { get; init; } = 0.10;
 
-    /// <summary>Commits take effect when deployed, possibly days later: their look-back is longer.</summary>
-    [Id(9)] public TimeSpan CommitLookBack { get; init; } = TimeSpan.FromDays(7);
+    /// <summary>Commits and CI runs take effect when deployed, possibly days later: their look-back is longer.</summary>
+    [Id(9)] public TimeSpan ChangeLookBack { get; init; } = TimeSpan.FromDays(7);
 }
 
 /// <summary>Scores investigation/event pairs on the silo that is asked (a stateless worker).</summary>

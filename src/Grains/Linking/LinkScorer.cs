@@ -73,14 +73,15 @@ public sealed class LinkScorer(LinkerOptions options)
     {
         var detected = investigation.DetectedAt;
         var anchor = investigation.StartedAt is { } started && started <= detected ? started : detected;
-        // A commit does its harm when it is deployed, which can be days later: commits get a longer look-back.
-        var lookBack = kind == EventKind.Commit ? options.CommitLookBack : options.LookBack;
+        // A change does its harm when it is deployed, which can be days later: commits and CI runs look further back.
+        var isChange = kind is EventKind.Commit or EventKind.CiFailure;
+        var lookBack = isChange ? options.ChangeLookBack : options.LookBack;
         var windowStart = anchor - lookBack;
         var end = investigation.ResolvedAt ?? detected + options.MaxAge;
         var t = ev.Timestamp;
         if (t < windowStart)
         {
-            return Score(Time, 0, $"It happened {Span(anchor - t)} before the impact began, outside the {Span(lookBack)} look-back window{(kind == EventKind.Commit ? " for commits" : "")}.");
+            return Score(Time, 0, $"It happened {Span(anchor - t)} before the impact began, outside the {Span(lookBack)} look-back window{(isChange ? " for commits and CI runs" : "")}.");
         }
         if (t > end)
         {

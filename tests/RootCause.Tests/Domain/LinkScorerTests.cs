@@ -150,7 +150,7 @@ public sealed class LinkScorerTests
         Assert.Equal(0, spike.Confidence);
         var ancient = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddDays(-8),
             """{"repository":"shop/checkout","files":["src/pool.go"]}"""), Catalog);
-        Assert.Contains("7 days look-back window for commits", Strategy(ancient, LinkScorer.Time).Reason, StringComparison.Ordinal);
+        Assert.Contains("7 days look-back window for commits and CI runs", Strategy(ancient, LinkScorer.Time).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
