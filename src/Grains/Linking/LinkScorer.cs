@@ -259,11 +259,6 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             }
         }
 
-        foreach (var tag in ev.Tags)
-        {
-            AddComponent(catalog.Resolve(tag), $"tagged {tag}");
-        }
-
         var repository = Text(data, "repository") ?? Text(data, "repo");
         var paths = Strings(data, "files").Concat(Strings(data, "changed_paths")).Concat(Strings(data, "paths")).Distinct(StringComparer.Ordinal).ToList();
         if (repository is not null)
@@ -285,6 +280,11 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
         }
         var pipeline = Text(data, "workflow") ?? Text(data, "pipeline") ?? Text(data, "job");
         AddComponent(catalog.ForPipeline(pipeline), $"built by its pipeline {pipeline}");
+        // Tags last: the more specific clues above name the reason when both apply.
+        foreach (var tag in ev.Tags)
+        {
+            AddComponent(catalog.Resolve(tag), $"tagged {tag}");
+        }
 
         return new EventFacts(Classify(ev, data), components, services, paths, pipeline);
     }
