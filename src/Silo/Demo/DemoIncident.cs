@@ -108,7 +108,7 @@ public static class DemoIncident
             await IngestAsync(grains, new EventDraft
             {
                 Source = EventSource.Logs,
-                SourceId = "checkout-api/error_spike/" + detected.AddMinutes(-5).ToUnixTimeSeconds(),
+                SourceId = "checkout-api/error_spike/demo-incident",
                 EventType = "error_spike",
                 Timestamp = detected.AddMinutes(-5),
                 Severity = EventSeverity.High,
@@ -123,7 +123,7 @@ public static class DemoIncident
             await IngestAsync(grains, new EventDraft
             {
                 Source = EventSource.Metrics,
-                SourceId = "prometheus/checkout-api/http_request_duration_p99/" + detected.AddMinutes(-4).ToUnixTimeSeconds(),
+                SourceId = "prometheus/checkout-api/http_request_duration_p99/demo-incident",
                 EventType = "latency_anomaly",
                 Timestamp = detected.AddMinutes(-4),
                 Severity = EventSeverity.High,
