@@ -499,10 +499,12 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             {
                 continue;
             }
-            var highlighter = new Highlighter(new SimpleHTMLFormatter("<mark>", "</mark>"), new SimpleHTMLEncoder(),
-                new QueryScorer(query, searcher.IndexReader, field))
+            // The fragmenter must share the highlighter's scorer: only that one is initialised per
+            // token stream, and a separate one throws on its first token.
+            var scorer = new QueryScorer(query, searcher.IndexReader, field);
+            var highlighter = new Highlighter(new SimpleHTMLFormatter("<mark>", "</mark>"), new SimpleHTMLEncoder(), scorer)
             {
-                TextFragmenter = new SimpleSpanFragmenter(new QueryScorer(query, searcher.IndexReader, field), 160),
+                TextFragmenter = new SimpleSpanFragmenter(scorer, 160),
                 MaxDocCharsToAnalyze = 50_000,
             };
             var fragments = new List<string>();
