@@ -3,6 +3,7 @@
 #
 #   scripts/bench.sh                        # the full default run: 10,000 investigations, 100,000 events
 #   scripts/bench.sh --events 20000 --concurrency 64 --keep
+#   scripts/bench.sh search                 # the search benchmark: 1,000,000 events, 100,000 investigations
 #
 # Builds Release, starts (or reuses) the PostgreSQL cluster in .data/bench-postgres through
 # scripts/postgres.sh, runs the benchmark with every argument passed through, and stops that
@@ -33,5 +34,12 @@ stop_postgres "$bench_pgdata"
 trap 'stop_postgres "$bench_pgdata"' EXIT
 connection="$(start_postgres "$bench_pgdata")"
 
+# "search" selects the search benchmark (scripts/bench.sh search --events 100000); it stays first.
+command=()
+if [[ "${1:-}" == "search" ]]; then
+    command=(search)
+    shift
+fi
+
 dotnet run --project tools/RootCause.Benchmarks/RootCause.Benchmarks.csproj -c Release --no-build -- \
-    --connection "$connection" "$@"
+    "${command[@]}" --connection "$connection" "$@"

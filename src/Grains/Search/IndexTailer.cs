@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RootCause.Common;
@@ -42,6 +44,8 @@ public sealed class IndexTailer(
     TimeProvider time,
     ILogger<IndexTailer> logger) : BackgroundService
 {
+    private const int ParallelApplyThreshold = 64;
+
     private readonly ConcurrentQueue<string> _rebuildRequests = new();
     private ChangeCursor _cursor;
     private ChangeCursor _committedCursor;
@@ -146,12 +150,26 @@ public sealed class IndexTailer(
         if (keys.Count > 0)
         {
             var states = await source.FetchAsync(keys, ct);
-            var applied = new List<(IndexedKind, Guid, long)>(states.Count);
-            foreach (var state in states)
+            // Each key appears once per page, so the upserts are independent: build and apply them on
+            // every core (IndexWriter is thread-safe) when the page is large enough to be worth it.
+            var versions = new long?[states.Count];
+            if (states.Count >= ParallelApplyThreshold)
             {
-                if (Apply(state) is { } version)
+                Parallel.For(0, states.Count, new ParallelOptions { CancellationToken = ct }, i => versions[i] = Apply(states[i]));
+            }
+            else
+            {
+                for (var i = 0; i < states.Count; i++)
                 {
-                    applied.Add((KindOf(state.StateName), state.Id, version));
+                    versions[i] = Apply(states[i]);
+                }
+            }
+            var applied = new List<(IndexedKind, Guid, long)>(states.Count);
+            for (var i = 0; i < states.Count; i++)
+            {
+                if (versions[i] is { } version)
+                {
+                    applied.Add((KindOf(states[i].StateName), states[i].Id, version));
                 }
             }
             index.Refresh(applied);
@@ -191,22 +209,66 @@ public sealed class IndexTailer(
         index.DeleteAll();
         long indexed = 0;
         var lastLog = Stopwatch.GetTimestamp();
-        await foreach (var state in source.ScanAsync(ct))
+        // Parsing a state and analysing its document is most of the cost, and IndexWriter takes
+        // documents from several threads at once: one reader streams the scan to a worker per core.
+        var scanned = Channel.CreateBounded<StoredState>(new BoundedChannelOptions(4096) { SingleWriter = true });
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var workers = Enumerable.Range(0, Math.Max(1, Environment.ProcessorCount)).Select(_ => Task.Run(async () =>
         {
-            if (Document(state) is { } doc)
+            try
             {
-                index.Add(doc.Document);
-            }
-            indexed++;
-            if (indexed % 1000 == 0)
-            {
-                _rebuild = _rebuild with { Indexed = indexed, Total = Math.Max(total, indexed) };
-                index.SetStatus("rebuilding", _cursor.Horizon, _lastAppliedAt, _rebuild, null);
-                if (Stopwatch.GetElapsedTime(lastLog) > TimeSpan.FromSeconds(5))
+                await foreach (var state in scanned.Reader.ReadAllAsync(failed.Token))
                 {
-                    logger.LogInformation("Search index rebuild: {Indexed} of {Total} records", indexed, total);
-                    lastLog = Stopwatch.GetTimestamp();
+                    if (Document(state) is { } doc)
+                    {
+                        index.Add(doc.Document);
+                    }
+                    Interlocked.Increment(ref indexed);
                 }
+            }
+            catch
+            {
+                await failed.CancelAsync();
+                throw;
+            }
+        }, CancellationToken.None)).ToArray();
+        try
+        {
+            long read = 0;
+            await foreach (var state in source.ScanAsync(failed.Token))
+            {
+                await scanned.Writer.WriteAsync(state, failed.Token);
+                read++;
+                if (read % 1000 == 0)
+                {
+                    var done = Interlocked.Read(ref indexed);
+                    _rebuild = _rebuild with { Indexed = done, Total = Math.Max(total, read) };
+                    index.SetStatus("rebuilding", _cursor.Horizon, _lastAppliedAt, _rebuild, null);
+                    if (Stopwatch.GetElapsedTime(lastLog) > TimeSpan.FromSeconds(5))
+                    {
+                        logger.LogInformation("Search index rebuild: {Indexed} of {Total} records", done, total);
+                        lastLog = Stopwatch.GetTimestamp();
+                    }
+                }
+            }
+        }
+        finally
+        {
+            scanned.Writer.TryComplete();
+            try
+            {
+                await Task.WhenAll(workers);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                // A worker failed and cancelled the others: surface its error, not their cancellation.
+                var cause = workers.Where(w => w.IsFaulted).SelectMany(w => w.Exception!.InnerExceptions)
+                    .FirstOrDefault(e => e is not OperationCanceledException);
+                if (cause is not null)
+                {
+                    ExceptionDispatchInfo.Throw(cause);
+                }
+                throw;
             }
         }
         _cursor = new ChangeCursor(horizon);

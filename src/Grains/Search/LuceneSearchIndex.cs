@@ -525,6 +525,11 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
                 searcher.Search(text, new QueryWrapperFilter(filter), collector);
             }
             var top = collector.GetTopDocs(skip, query.PerPage);
+            var termsByField = text is not null && query.Highlight ? QueryTermsByField(text) : null;
+            // Per field, the query's terms with their IDF weights, computed once per search instead of
+            // once per hit (each computation looks every term up in every segment). Only for plain
+            // term queries, whose weights do not depend on the document's text.
+            Dictionary<string, WeightedSpanTerm[]>? weightedTerms = termsByField is not null && OnlyTermQueries(text!) ? new(StringComparer.Ordinal) : null;
             var hits = new List<SearchHit>(top.ScoreDocs.Length);
             foreach (var scoreDoc in top.ScoreDocs)
             {
@@ -534,13 +539,81 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
                 hits.Add(text is null
                     ? new SearchHit(json, null, null)
                     : new SearchHit(json, float.IsNaN(scoreDoc.Score) ? null : scoreDoc.Score,
-                        query.Highlight ? Highlights(searcher, text, document, query.Kind) : null));
+                        query.Highlight ? Highlights(searcher, text, document, scoreDoc.Doc, termsByField, weightedTerms, query.Kind) : null));
             }
             return new SearchPage(hits, collector.TotalHits, query.Page, query.PerPage);
         });
     }
 
-    private IReadOnlyDictionary<string, IReadOnlyList<string>> Highlights(IndexSearcher searcher, Query query, Document document, IndexedKind kind)
+    /// <summary>The query's terms per field, or null when it has terms that cannot be listed before a rewrite (prefix, wildcard, fuzzy).</summary>
+    private static Dictionary<string, string[]>? QueryTermsByField(Query query)
+    {
+        var terms = new HashSet<Term>();
+        try
+        {
+            query.ExtractTerms(terms);
+        }
+        catch (NotSupportedException)
+        {
+            return null;
+        }
+        return terms.GroupBy(t => t.Field, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(t => t.Text).ToArray(), StringComparer.Ordinal);
+    }
+
+    /// <summary>Whether the document's indexed <paramref name="field"/> holds any of <paramref name="terms"/>.</summary>
+    private static bool FieldHasAny(IndexSearcher searcher, int docId, string field, string[] terms)
+    {
+        var leaves = searcher.IndexReader.Leaves;
+        var leaf = leaves[ReaderUtil.SubIndex(docId, leaves)];
+        var local = docId - leaf.DocBase;
+        var fieldTerms = leaf.AtomicReader.GetTerms(field);
+        if (fieldTerms is null)
+        {
+            return false;
+        }
+        var termsEnum = fieldTerms.GetEnumerator();
+        foreach (var term in terms)
+        {
+            if (termsEnum.SeekExact(new BytesRef(term)))
+            {
+                var docs = termsEnum.Docs(null, null, DocsFlags.NONE);
+                if (docs.Advance(local) == local)
+                {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static bool OnlyTermQueries(Query query) => query switch
+    {
+        TermQuery => true,
+        BooleanQuery boolean => boolean.Clauses.All(c => OnlyTermQueries(c.Query)),
+        _ => false,
+    };
+
+    /// <summary>The scorer for one field of one hit; with <paramref name="weightedTerms"/>, built from terms weighted once per search.</summary>
+    private QueryScorer Scorer(IndexSearcher searcher, Query query, string field, Dictionary<string, WeightedSpanTerm[]>? weightedTerms)
+    {
+        if (weightedTerms is null)
+        {
+            return new QueryScorer(query, searcher.IndexReader, field);
+        }
+        if (!weightedTerms.TryGetValue(field, out var terms))
+        {
+            // The same extraction QueryScorer(query, reader, field) runs per token stream; term
+            // queries never read the stream.
+            using var empty = _analyzer.GetTokenStream(field, "");
+            terms = [.. new WeightedSpanTermExtractor().GetWeightedSpanTermsWithScores(query, empty, field, searcher.IndexReader).Values];
+            weightedTerms[field] = terms;
+        }
+        return new QueryScorer(terms);
+    }
+
+    private IReadOnlyDictionary<string, IReadOnlyList<string>> Highlights(IndexSearcher searcher, Query query, Document document, int docId,
+        Dictionary<string, string[]>? termsByField, Dictionary<string, WeightedSpanTerm[]>? weightedTerms, IndexedKind kind)
     {
         var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         var fields = kind == IndexedKind.Investigation ? IndexDocuments.InvestigationTextFields : IndexDocuments.EventTextFields;
@@ -551,8 +624,17 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             {
                 continue;
             }
-            // The fragmenter must share the highlighter's scorer: it reads the scorer's state per token.
-            var scorer = new QueryScorer(query, searcher.IndexReader, field);
+            // Re-analysing the stored text is most of a search's cost. A field that holds none of the
+            // query's terms for it yields no fragment (only fragments with a match are returned), so
+            // it is skipped; the same analyzer indexed it, so the index answers that exactly.
+            if (termsByField is not null
+                && (!termsByField.TryGetValue(field, out var fieldTerms) || !FieldHasAny(searcher, docId, field, fieldTerms)))
+            {
+                continue;
+            }
+            // The fragmenter must share the highlighter's scorer: only that one is initialised per
+            // token stream, and a separate one throws on its first token.
+            var scorer = Scorer(searcher, query, field, weightedTerms);
             var highlighter = new Highlighter(new SimpleHTMLFormatter("<mark>", "</mark>"), new SimpleHTMLEncoder(), scorer)
             {
                 TextFragmenter = new SimpleSpanFragmenter(scorer, 160),

@@ -1,0 +1,110 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+
+namespace RootCause.Benchmarks.Search;
+
+/// <summary>Command-line options of <c>bench.sh search</c>.</summary>
+public sealed record SearchBenchmarkOptions
+{
+    public int Events { get; init; } = 1_000_000;
+    public int Investigations { get; init; } = 100_000;
+    public int Components { get; init; } = 200;
+    public int Queries { get; init; } = 1_000;
+
+    /// <summary>Changes written while the silo runs, for the tailing rate; defaults to a tenth of the records.</summary>
+    public int? TailChanges { get; init; }
+
+    public int Seed { get; init; } = 20_240_601;
+    public string ConnectionString { get; init; } = "";
+    public bool Keep { get; init; }
+
+    public int EffectiveTailChanges => TailChanges ?? Math.Max(1_000, (Events + Investigations) / 10);
+
+    public const string Usage = """
+        usage: RootCause.Benchmarks search [options]
+          --events N           events in the dataset (default 1000000)
+          --investigations N   investigations in the dataset (default 100000)
+          --components N       components the records are spread over (default 200)
+          --queries N          measured queries per row and per side (default 1000)
+          --tail-changes N     changes written while the silo runs, for the tailing rate
+                               (default: a tenth of the records, at least 1000)
+          --seed N             seed of the generated dataset and queries (default 20240601)
+          --connection CS      PostgreSQL server connection string (or env ConnectionStrings__Postgres)
+          --keep               keep the benchmark database and the index directory
+        """;
+
+    public static bool TryParse(string[] args, [NotNullWhen(true)] out SearchBenchmarkOptions? options, out string? problem)
+    {
+        options = null;
+        problem = null;
+        var result = new SearchBenchmarkOptions
+        {
+            ConnectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "",
+        };
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            if (arg is "--help" or "-h")
+            {
+                return false;
+            }
+            if (arg == "--keep")
+            {
+                result = result with { Keep = true };
+                continue;
+            }
+            string name = arg, value;
+            var equals = arg.IndexOf('=', StringComparison.Ordinal);
+            if (arg.StartsWith("--", StringComparison.Ordinal) && equals > 0)
+            {
+                (name, value) = (arg[..equals], arg[(equals + 1)..]);
+            }
+            else if (i + 1 < args.Length)
+            {
+                value = args[++i];
+            }
+            else
+            {
+                problem = $"{arg}: expected a value.";
+                return false;
+            }
+            if (name == "--connection")
+            {
+                result = result with { ConnectionString = value };
+                continue;
+            }
+            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < 0)
+            {
+                problem = $"{name}: expected a non-negative whole number, got '{value}'.";
+                return false;
+            }
+            switch (name)
+            {
+                case "--events": result = result with { Events = number }; break;
+                case "--investigations": result = result with { Investigations = number }; break;
+                case "--components": result = result with { Components = number }; break;
+                case "--queries": result = result with { Queries = number }; break;
+                case "--tail-changes": result = result with { TailChanges = number }; break;
+                case "--seed": result = result with { Seed = number }; break;
+                default:
+                    problem = $"Unknown option {name}.";
+                    return false;
+            }
+        }
+        problem = result switch
+        {
+            { ConnectionString.Length: 0 } => "No PostgreSQL server: pass --connection \"Host=...;Port=...;Username=...;Password=...\" or set ConnectionStrings__Postgres.",
+            { Events: < 1 } => "--events must be at least 1.",
+            { Investigations: < 1 } => "--investigations must be at least 1.",
+            { Components: < 2 } => "--components must be at least 2.",
+            { Queries: < 1 } => "--queries must be at least 1.",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            return false;
+        }
+        options = result;
+        return true;
+    }
+}

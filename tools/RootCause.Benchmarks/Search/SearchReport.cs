@@ -1,0 +1,118 @@
+using System.Globalization;
+
+namespace RootCause.Benchmarks.Search;
+
+/// <summary>What the search benchmark found, and the Markdown it prints.</summary>
+public sealed class SearchReport
+{
+    public required SearchBenchmarkOptions Options { get; init; }
+    public DateTimeOffset Started { get; init; }
+    public TimeSpan Duration { get; set; }
+    public SearchDataset? Dataset { get; set; }
+    public IReadOnlyList<(string Name, string Value)> Settings { get; set; } = [];
+
+    public double LoadSeconds { get; set; }
+    public long PayloadBytes { get; set; }
+
+    public double SiloToLiveSeconds { get; set; }
+    public long RebuildRecords { get; set; }
+    public double RebuildSeconds { get; set; }
+    public MemorySample? AfterRebuild { get; set; }
+    public MemorySample? AfterQueries { get; set; }
+
+    public int TailLinks { get; set; }
+    public int TailReassigned { get; set; }
+    public int TailNewEvents { get; set; }
+    public double TailWriteSeconds { get; set; }
+    public double TailSeconds { get; set; }
+    public long TailApplied { get; set; }
+
+    public int IdentityCompared { get; set; }
+    public IReadOnlyList<string> IdentityMismatches { get; set; } = [];
+    public string IdentityHashes { get; set; } = "";
+
+    public double BaselineBuildSeconds { get; set; }
+    public (long Investigations, long Events) BaselineSizes { get; set; }
+    public string DocumentCheck { get; set; } = "";
+    public bool DocumentCheckOk { get; set; }
+
+    public IReadOnlyList<RowResult> Rows { get; set; } = [];
+
+    public double RebuildRate => RebuildSeconds > 0 ? RebuildRecords / RebuildSeconds : 0;
+    public double TailRate => TailSeconds > 0 ? TailApplied / TailSeconds : 0;
+
+    /// <summary>
+    /// Filters, ranges and aggregations must count exactly what PostgreSQL counts. Full-text totals
+    /// may differ where the two tokenizers split text differently (see docs/benchmarks.md); they are
+    /// reported, and fail the run only if a query failed outright.
+    /// </summary>
+    public bool Ok => IdentityMismatches.Count == 0 && DocumentCheckOk
+        && Rows.All(r => r.Failures == 0 && (r.Class == QueryClass.Search || r.Mismatches == 0));
+
+    public void Print(TextWriter output)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var o = Options;
+        output.WriteLine();
+        output.WriteLine(string.Create(c, $"## Search and queries at scale, {Started:yyyy-MM-dd HH:mm} UTC"));
+        output.WriteLine();
+        output.WriteLine(string.Create(c,
+            $"Machine: {FoundationBenchmark.MachineDescription()}. One in-process silo (real Kestrel, loopback), the load generator and PostgreSQL share these cores."));
+        output.WriteLine("PostgreSQL: " + string.Join(", ", Settings.Select(s => $"{s.Name}={s.Value}")) + ".");
+        output.WriteLine(string.Create(c,
+            $"Dataset: {o.Investigations} investigations and {o.Events} events over {o.Components} components and {SearchDataset.SpanDays} days "
+            + $"({PayloadBytes / 1e6:F0} MB of stored JSON), bulk-loaded in {LoadSeconds:F0} s; then {TailLinks + TailReassigned + TailNewEvents} tailed changes "
+            + $"({TailLinks} event links, {TailReassigned} investigation updates, {TailNewEvents} new events) and {IdentityCompared} records through the grains. "
+            + $"Seed {o.Seed}; {o.Queries} measured queries per row and side after {50} warm-up queries, concurrency 1. Run took {Duration.TotalMinutes:F1} min."));
+        output.WriteLine();
+        output.WriteLine("| query | index p50 / p99 ms (in-process) | HTTP p50 / p99 ms | PostgreSQL p50 / p99 ms | PG / HTTP p50 | PG / HTTP p99 | HTTP aim | met |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var row in Rows)
+        {
+            var i = LatencySummary.Of(row.Index);
+            var h = LatencySummary.Of(row.Http);
+            var p = LatencySummary.Of(row.Postgres);
+            var aim = Aim(row);
+            var met = h.P99 <= aim && h.P50 < p.P50 && h.P99 < p.P99;
+            output.WriteLine(string.Create(c,
+                $"| {row.Name} | {i.P50:F2} / {i.P99:F2} | {h.P50:F2} / {h.P99:F2} | {p.P50:F2} / {p.P99:F2} | {Ratio(p.P50, h.P50)} | {Ratio(p.P99, h.P99)} | p99 ≤ {aim:F0} ms, < PG | {(met ? "yes" : "**no**")} |"));
+        }
+        output.WriteLine();
+        output.WriteLine("Mean matches per query (index total): " + string.Join("; ", Rows.Select(r =>
+            string.Create(c, $"{r.Name} {r.IndexMatches / (double)Math.Max(1, r.Compared):F0}"))) + ".");
+        output.WriteLine();
+        var afterRebuild = AfterRebuild!;
+        var afterQueries = AfterQueries!;
+        output.WriteLine(string.Create(c,
+            $"- Index rebuild from PostgreSQL (silo started on the loaded database, empty index directory): **{RebuildRecords} records in {RebuildSeconds:F1} s = {RebuildRate:F0} records/s**; the silo answered from a live index {SiloToLiveSeconds:F1} s after start."));
+        output.WriteLine(string.Create(c,
+            $"- Tailing the change feed: a backlog of **{TailApplied} changes applied in {TailSeconds:F2} s = {TailRate:F0} changes/s** (written in {TailWriteSeconds:F1} s, in transactions of 1000, while the horizon was held back). Aim ≥ {SearchBenchmark.CatchUpAimPerSecond:F0}/s: **{(TailRate >= SearchBenchmark.CatchUpAimPerSecond ? "met" : "not met")}** (rebuild: {(RebuildRate >= SearchBenchmark.CatchUpAimPerSecond ? "met" : "not met")})."));
+        output.WriteLine(string.Create(c,
+            $"- Index size on disk: **{afterRebuild.IndexBytes / 1e6:F0} MB** after the rebuild, {afterQueries.IndexBytes / 1e6:F0} MB at the end. PostgreSQL baseline tables with their indexes: {BaselineSizes.Investigations / 1e6:F0} MB (investigations) + {BaselineSizes.Events / 1e6:F0} MB (events), built in {BaselineBuildSeconds:F0} s."));
+        output.WriteLine(string.Create(c,
+            $"- Silo process memory with the full dataset indexed (after a full GC): working set **{afterRebuild.WorkingSetBytes / 1e6:F0} MB**, GC heap {afterRebuild.GcHeapBytes / 1e6:F0} MB ({afterRebuild.ManagedLiveBytes / 1e6:F0} MB live) after the rebuild; "
+            + $"working set {afterQueries.WorkingSetBytes / 1e6:F0} MB, GC heap {afterQueries.GcHeapBytes / 1e6:F0} MB ({afterQueries.ManagedLiveBytes / 1e6:F0} MB live) after the queries. The process also runs the load generator."));
+        output.WriteLine($"- Bulk path identity: {IdentityCompared} records written through IEventGrain.IngestAsync / IInvestigationGrain.CreateAsync compared byte for byte with the bulk path's payloads: "
+            + (IdentityMismatches.Count == 0 ? "**identical**" : $"**{IdentityMismatches.Count} MISMATCHES**, first: {IdentityMismatches[0]}")
+            + $". Hash columns: {IdentityHashes} (the bulk path writes 0; nothing reads them).");
+        output.WriteLine($"- Documents: {DocumentCheck}: {(DocumentCheckOk ? "equal" : "**MISMATCH**")}.");
+        var exact = Rows.Where(r => r.Class != QueryClass.Search).ToList();
+        var mismatched = exact.Where(r => r.Mismatches > 0 || r.Failures > 0).ToList();
+        output.WriteLine(mismatched.Count == 0
+            ? string.Create(c, $"- Counts, filters, ranges and aggregations: all {exact.Sum(r => r.Compared)} queries (warm-up included) returned the same total from the index, over HTTP (X-Total-Count, where sent) and from PostgreSQL.")
+            : "- Count **MISMATCHES**: " + string.Join("; ", mismatched.Select(r => string.Create(c, $"{r.Name}: {r.Mismatches} of {r.Compared}, first {r.FirstMismatch}"))));
+        foreach (var row in Rows.Where(r => r.Class == QueryClass.Search))
+        {
+            var first = row.FirstMismatch is { } f ? $" First difference: {f}" : "";
+            output.WriteLine(string.Create(c,
+                $"- Counts, {row.Name}: {row.Compared - row.Mismatches - row.Failures} of {row.Compared} queries matched exactly as many records as PostgreSQL"
+                + $" (index {row.IndexMatches} matches in all, PostgreSQL {row.PostgresMatches}); {row.Failures} failed.{first}"));
+        }
+        output.WriteLine();
+    }
+
+    private static double Aim(RowResult row) => row.Class == QueryClass.Analytics ? SearchBenchmark.AnalyticsAimP99Ms : SearchBenchmark.SearchAimP99Ms;
+
+    private static string Ratio(double postgres, double http) =>
+        http > 0 ? (postgres / http).ToString("F1", CultureInfo.InvariantCulture) + "×" : "n/a";
+}
