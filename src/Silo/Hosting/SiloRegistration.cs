@@ -55,6 +55,7 @@ public static class SiloRegistration
                 silo.ConfigureEndpoints(settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
             }
             silo.AddRootCausePersistence(connectionString);
+            silo.AddRootCauseStreams(connectionString);
         });
         var search = builder.Configuration.GetSection(SearchOptions.Section).Get<SearchOptions>() ?? new SearchOptions();
         // Each silo needs a directory of its own: Lucene locks it.

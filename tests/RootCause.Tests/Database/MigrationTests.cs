@@ -18,6 +18,9 @@ public sealed class MigrationTests
         // reminders
         "UpsertReminderRowKey", "ReadReminderRowsKey", "ReadReminderRowKey", "ReadRangeRows1Key",
         "ReadRangeRows2Key", "DeleteReminderRowKey", "DeleteReminderRowsKey",
+        // streams
+        "QueueStreamMessageKey", "GetStreamMessagesKey", "ConfirmStreamMessagesKey", "FailStreamMessageKey",
+        "EvictStreamMessagesKey", "EvictStreamDeadLettersKey",
     ];
 
     [Fact]
@@ -31,7 +34,7 @@ public sealed class MigrationTests
         var second = await DatabaseMigrator.MigrateAsync(connectionString, NullLogger.Instance);
         var afterSecond = await ReadSchemaMigrationsAsync(connectionString);
 
-        Assert.Equal(5, embedded.Count);
+        Assert.Equal(6, embedded.Count);
         Assert.Equal(embedded.Count, first);
         Assert.Equal(0, second);
         Assert.Equal(
@@ -47,7 +50,7 @@ public sealed class MigrationTests
         var embedded = DatabaseMigrator.LoadEmbeddedMigrations();
 
         Assert.Equal(
-            ["1|orleans_clustering", "2|orleans_persistence", "3|orleans_reminders", "4|instance_identity", "5|event_dlq"],
+            ["1|orleans_clustering", "2|orleans_persistence", "3|orleans_reminders", "4|instance_identity", "5|event_dlq", "6|orleans_streams"],
             embedded.Select(m => $"{m.Version}|{m.Name}"));
     }
 
@@ -96,7 +99,7 @@ public sealed class MigrationTests
 
         Assert.True(created);
         Assert.False(createdAgain);
-        Assert.Equal(5, applied);
+        Assert.Equal(6, applied);
     }
 
     private static async Task<List<SchemaMigrationRow>> ReadSchemaMigrationsAsync(string connectionString)
