@@ -4,6 +4,7 @@
 #   scripts/bench.sh                        # the full default run: 10,000 investigations, 100,000 events
 #   scripts/bench.sh --events 20000 --concurrency 64 --keep
 #   scripts/bench.sh search                 # the search benchmark: 1,000,000 events, 100,000 investigations
+#   scripts/bench.sh visibility             # change visibility in the search index on two silos
 #
 # Builds Release, starts (or reuses) the PostgreSQL cluster in .data/bench-postgres through
 # scripts/postgres.sh, runs the benchmark with every argument passed through, and stops that
@@ -34,10 +35,10 @@ stop_postgres "$bench_pgdata"
 trap 'stop_postgres "$bench_pgdata"' EXIT
 connection="$(start_postgres "$bench_pgdata")"
 
-# "search" selects the search benchmark (scripts/bench.sh search --events 100000); it stays first.
+# "search" or "visibility" selects that benchmark (scripts/bench.sh search --events 100000); it stays first.
 command=()
-if [[ "${1:-}" == "search" ]]; then
-    command=(search)
+if [[ "${1:-}" == "search" || "${1:-}" == "visibility" ]]; then
+    command=("$1")
     shift
 fi
 
