@@ -105,26 +105,8 @@ public sealed class Workload(int seed, DateTimeOffset now)
     }
 
     /// <summary>The stored state an ingest of <paramref name="draft"/> writes, as the grain would build it.</summary>
-    public static byte[] StoredPayload(EventDraft draft, DateTimeOffset parsedAt)
-    {
-        var state = new EventState
-        {
-            SchemaVersion = EventState.CurrentSchemaVersion,
-            Id = EventKeys.IdFor(draft.Source, draft.SourceId),
-            Source = draft.Source,
-            SourceId = draft.SourceId,
-            EventType = draft.EventType,
-            Timestamp = draft.Timestamp,
-            Severity = draft.Severity,
-            Data = draft.Data,
-            Metadata = draft.Metadata,
-            Tags = [.. draft.Tags],
-            InvestigationIds = [],
-            ParsedAt = parsedAt,
-            Version = 1,
-        };
-        return JsonSerializer.SerializeToUtf8Bytes(state, RootCauseJson.Options);
-    }
+    public static byte[] StoredPayload(EventDraft draft, DateTimeOffset parsedAt) =>
+        JsonSerializer.SerializeToUtf8Bytes(EventState.Ingested(draft, EventRules.Validate(draft, parsedAt), parsedAt), RootCauseJson.Options);
 
     /// <summary>The JSON body of POST /api/events for <paramref name="draft"/>.</summary>
     public static byte[] RequestBody(EventDraft draft)

@@ -50,22 +50,7 @@ public sealed class EventGrain : Grain, IEventGrain
         {
             throw new ValidationFailedException("source_id", "The event was sent to a grain that does not match its (source, source_id).");
         }
-        var created = new EventState
-        {
-            SchemaVersion = EventState.CurrentSchemaVersion,
-            Id = id,
-            Source = draft.Source,
-            SourceId = valid.SourceId,
-            EventType = valid.EventType,
-            Timestamp = draft.Timestamp,
-            Severity = draft.Severity,
-            Data = valid.Data,
-            Metadata = valid.Metadata,
-            Tags = [.. valid.Tags],
-            InvestigationIds = [],
-            ParsedAt = now,
-            Version = 1,
-        };
+        var created = EventState.Ingested(draft, valid, now);
         if (!_loaded)
         {
             // A first write (no ETag) inserts only where no row exists for this key.

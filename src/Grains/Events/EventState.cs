@@ -31,6 +31,27 @@ public sealed class EventState
     public bool Exists => Id != Guid.Empty;
 
     /// <summary>A copy whose lists can be changed without touching this one.</summary>
+    /// <summary>
+    /// The state a first ingest stores: version 1, nothing linked. The one place that builds it, so
+    /// every writer (the grain, bulk loaders) stores the same bytes for the same event.
+    /// </summary>
+    public static EventState Ingested(EventDraft draft, EventRules.Checked valid, DateTimeOffset parsedAt) => new()
+    {
+        SchemaVersion = CurrentSchemaVersion,
+        Id = EventKeys.IdFor(draft.Source, valid.SourceId),
+        Source = draft.Source,
+        SourceId = valid.SourceId,
+        EventType = valid.EventType,
+        Timestamp = draft.Timestamp,
+        Severity = draft.Severity,
+        Data = valid.Data,
+        Metadata = valid.Metadata,
+        Tags = [.. valid.Tags],
+        InvestigationIds = [],
+        ParsedAt = parsedAt,
+        Version = 1,
+    };
+
     public EventState CloneState()
     {
         var copy = (EventState)MemberwiseClone();

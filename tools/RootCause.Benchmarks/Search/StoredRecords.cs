@@ -37,26 +37,8 @@ public static class StoredRecords
     }
 
     /// <summary>What <c>EventGrain.IngestAsync</c> stores for <paramref name="draft"/> when its clock reads <paramref name="parsedAt"/>.</summary>
-    public static EventState Event(EventDraft draft, DateTimeOffset parsedAt)
-    {
-        var valid = EventRules.Validate(draft, parsedAt);
-        return new EventState
-        {
-            SchemaVersion = EventState.CurrentSchemaVersion,
-            Id = EventKeys.IdFor(draft.Source, valid.SourceId),
-            Source = draft.Source,
-            SourceId = valid.SourceId,
-            EventType = valid.EventType,
-            Timestamp = draft.Timestamp,
-            Severity = draft.Severity,
-            Data = valid.Data,
-            Metadata = valid.Metadata,
-            Tags = [.. valid.Tags],
-            InvestigationIds = [],
-            ParsedAt = parsedAt,
-            Version = 1,
-        };
-    }
+    public static EventState Event(EventDraft draft, DateTimeOffset parsedAt) =>
+        EventState.Ingested(draft, EventRules.Validate(draft, parsedAt), parsedAt);
 
     /// <summary>What <c>EventGrain.SetInvestigationLinkAsync(id, true)</c> stores on top of <paramref name="state"/> at <paramref name="now"/>.</summary>
     public static EventState Linked(EventState state, Guid investigationId, DateTimeOffset now)
