@@ -1,0 +1,279 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json.Nodes;
+using RootCause.Tests.Infrastructure;
+
+namespace RootCause.Tests.Linking;
+
+/// <summary>
+/// The linker end to end over real HTTP on two silos: events ingested on one silo are scored by the
+/// stream's linker grains wherever they live, new investigations pick up stored events
+/// (retro-linking), suggestions wait for a decision, and engineers' decisions stand.
+/// Each test uses components of its own, so their investigations never compete for events.
+/// </summary>
+public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPairFixture>
+{
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(30);
+    private static readonly SemaphoreSlim CatalogOnce = new(1, 1);
+    private static bool _imported;
+
+    private HttpClient A => silos.Clients[0];
+    private HttpClient B => silos.Clients[1];
+
+    /// <summary>Per test prefix p: p-web depends on p-api, which depends on p-db (two hops from p-web).</summary>
+    private async Task CatalogAsync()
+    {
+        await CatalogOnce.WaitAsync();
+        try
+        {
+            if (_imported)
+            {
+                return;
+            }
+            var components = new JsonArray();
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5" })
+            {
+                components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
+                components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
+                components.Add(JsonNode.Parse($$"""{"name":"{{p}}-db","service":"{{p}}-core"}"""));
+                components.Add(JsonNode.Parse($$"""{"name":"{{p}}-unrelated","service":"{{p}}-other","repositories":["acme/{{p}}-unrelated"]}"""));
+            }
+            var (status, body, _) = await A.PostAsync("/api/catalog/import?replace=true", new JsonObject { ["components"] = components }.ToJsonString());
+            Assert.True(status == HttpStatusCode.OK, body?.ToJsonString());
+            _imported = true;
+        }
+        finally
+        {
+            CatalogOnce.Release();
+        }
+    }
+
+    private static string Iso(DateTimeOffset t) => t.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
+
+    private static async Task<string> OpenAsync(HttpClient client, string component, DateTimeOffset detected, DateTimeOffset started, params string[] tags)
+    {
+        var body = new JsonObject
+        {
+            ["title"] = $"{component} is failing",
+            ["impact_severity"] = "high",
+            ["component_affected"] = component,
+            ["detected_at"] = Iso(detected),
+            ["started_at"] = Iso(started),
+            ["tags"] = new JsonArray([.. tags.Select(t => (JsonNode)t)]),
+        };
+        var (status, created, _) = await client.PostAsync("/api/investigations", body.ToJsonString());
+        Assert.True(status == HttpStatusCode.Created, created?.ToJsonString());
+        return created!["id"]!.GetValue<string>();
+    }
+
+    private static async Task<string> IngestAsync(HttpClient client, string source, string sourceId, string type, DateTimeOffset at, JsonObject data,
+        string severity = "high", string? dedupKey = null, string? via = null)
+    {
+        var body = new JsonObject
+        {
+            ["source"] = source,
+            ["source_id"] = sourceId,
+            ["event_type"] = type,
+            ["timestamp"] = Iso(at),
+            ["severity"] = severity,
+            ["data"] = data,
+        };
+        if (dedupKey is not null)
+        {
+            body["dedup_key"] = dedupKey;
+        }
+        if (via is not null)
+        {
+            body["via"] = via;
+        }
+        var (status, created, _) = await client.PostAsync("/api/events", body.ToJsonString());
+        Assert.True(status is HttpStatusCode.Created or HttpStatusCode.OK, created?.ToJsonString());
+        return created!["id"]!.GetValue<string>();
+    }
+
+    private async Task<JsonNode> CheckedAsync(string eventId) =>
+        (await Eventually.ReturnsAsync(async () => (await B.GetJsonAsync($"/api/events/{eventId}")).Body!,
+            e => e["linker_checked_at"] is JsonValue, Settle))!;
+
+    private static JsonNode? LinkTo(JsonNode ev, string investigationId) =>
+        ev["links"]!.AsArray().FirstOrDefault(l => l!["investigation_id"]!.GetValue<string>() == investigationId);
+
+    private async Task<JsonNode> LinkAsync(string eventId, string investigationId, Func<JsonNode?, bool> done) =>
+        (await Eventually.ReturnsAsync(async () => (await A.GetJsonAsync($"/api/events/{eventId}")).Body!,
+            e => done(LinkTo(e, investigationId)), Settle))!;
+
+    private async Task<JsonNode> RetroLinkedAsync(string investigationId) =>
+        (await Eventually.ReturnsAsync(async () => (await A.GetJsonAsync($"/api/investigations/{investigationId}")).Body!,
+            i => i["retro_linked_at"] is JsonValue, Settle))!;
+
+    [Fact]
+    public async Task AnIngestedEventIsLinkedWithItsReasonsAndAnUnrelatedOneIsCheckedButNotLinked()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var investigation = await OpenAsync(A, "t1-web", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(investigation);
+
+        var spike = await IngestAsync(A, "logs", $"spike:t1-web:{Guid.NewGuid():N}", "error_spike", now.AddMinutes(-15),
+            new JsonObject { ["service"] = "t1-web", ["count"] = 1843, ["baseline_per_minute"] = 3.2 });
+        var decoy = await IngestAsync(B, "git", $"acme/t1-unrelated@{Guid.NewGuid():N}", "commit", now.AddHours(-30),
+            new JsonObject { ["repository"] = "acme/t1-unrelated", ["files"] = new JsonArray("README.md"), ["message"] = "Fix typo" }, severity: "info");
+
+        var linked = await LinkAsync(spike, investigation, l => l?["status"]?.GetValue<string>() == "linked");
+        var link = LinkTo(linked, investigation)!;
+        Assert.Equal("linked", link["status"]!.GetValue<string>());
+        Assert.Equal("linker", link["decided_by"]!.GetValue<string>());
+        Assert.True(link["confidence"]!.GetValue<double>() >= 0.75, link.ToJsonString());
+        Assert.Equal(["component", "source_evidence", "tags", "time"],
+            link["strategies"]!.AsArray().Select(s => s!["strategy"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        Assert.All(link["strategies"]!.AsArray(), s => Assert.False(string.IsNullOrWhiteSpace(s!["reason"]!.GetValue<string>())));
+        Assert.Contains(investigation, linked["investigation_ids"]!.AsArray().Select(i => i!.GetValue<string>()));
+
+        // Both sides: the investigation lists the event.
+        var events = await Eventually.ReturnsAsync(async () => (await B.GetJsonAsync($"/api/investigations/{investigation}/events")).Body!.AsArray(),
+            list => list.Any(e => e!["id"]!.GetValue<string>() == spike), Settle);
+        Assert.Contains(spike, events.Select(e => e!["id"]!.GetValue<string>()));
+
+        // The stored confidence is what explain computes now.
+        var (_, explained, _) = await B.GetJsonAsync($"/api/investigations/{investigation}/explain?event_id={spike}");
+        Assert.Equal(link["confidence"]!.GetValue<double>(), explained!["confidence"]!.GetValue<double>());
+
+        var checkedDecoy = await CheckedAsync(decoy);
+        Assert.Empty(checkedDecoy["links"]!.AsArray());
+        Assert.Empty(checkedDecoy["investigation_ids"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task ANewInvestigationPicksUpEventsStoredBeforeIt()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var spike = await IngestAsync(A, "logs", $"spike:t2-web:{Guid.NewGuid():N}", "error_spike", now.AddMinutes(-12),
+            new JsonObject { ["service"] = "t2-web", ["count"] = 900 });
+        var commit = await IngestAsync(B, "git", $"acme/t2-web@{Guid.NewGuid():N}", "commit", now.AddHours(-3),
+            new JsonObject { ["repository"] = "acme/t2-web", ["files"] = new JsonArray("src/checkout/cart.ts"), ["message"] = "Cache the cart totals" }, severity: "info");
+        await CheckedAsync(spike);
+        await CheckedAsync(commit);
+
+        var investigation = await OpenAsync(B, "t2-web", now.AddMinutes(-5), now.AddMinutes(-14));
+        var retro = await RetroLinkedAsync(investigation);
+        Assert.NotNull(retro["retro_linked_at"]);
+        var linked = await LinkAsync(spike, investigation, l => l?["status"]?.GetValue<string>() == "linked");
+        Assert.Equal("linked", LinkTo(linked, investigation)!["status"]!.GetValue<string>());
+        // The commit changed the affected component's files before detection: linked or at least suggested, with its path named.
+        var commitLinks = await LinkAsync(commit, investigation, l => l is not null);
+        var commitLink = LinkTo(commitLinks, investigation)!;
+        Assert.Contains(commitLink["status"]!.GetValue<string>(), new[] { "linked", "suggested" });
+        Assert.Contains("src/checkout/cart.ts", commitLink.ToJsonString());
+
+        // Moving the investigation to another component scores its events again: the spike no longer fits.
+        var (_, current, response) = await A.GetJsonAsync($"/api/investigations/{investigation}");
+        current!["component_affected"] = "t2-unrelated";
+        var (status, _, _) = await A.SendAsync(HttpMethod.Put, $"/api/investigations/{investigation}", current.ToJsonString(), response.Headers.ETag!.Tag);
+        Assert.Equal(HttpStatusCode.OK, status);
+        var moved = await LinkAsync(spike, investigation, l => l is null || l["status"]!.GetValue<string>() != "linked");
+        Assert.NotEqual("linked", LinkTo(moved, investigation)?["status"]?.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task SuggestionsWaitForADecisionAndDecisionsStand()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var investigation = await OpenAsync(A, "t3-web", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(investigation);
+
+        // Anomalies two dependency hops down, before detection: related, but not enough to link on their own.
+        var first = await IngestAsync(A, "metrics", $"anomaly:{Guid.NewGuid():N}", "metric_anomaly", now.AddMinutes(-18),
+            new JsonObject { ["metric"] = "pg_stat_activity_count", ["labels"] = new JsonObject { ["service"] = "t3-db" }, ["kind"] = "spike" }, severity: "medium");
+        var second = await IngestAsync(A, "metrics", $"anomaly:{Guid.NewGuid():N}", "metric_anomaly", now.AddMinutes(-17),
+            new JsonObject { ["metric"] = "pg_locks_count", ["labels"] = new JsonObject { ["service"] = "t3-db" }, ["kind"] = "spike" }, severity: "medium");
+        foreach (var id in new[] { first, second })
+        {
+            var ev = await LinkAsync(id, investigation, l => l is not null);
+            Assert.Equal("suggested", LinkTo(ev, investigation)!["status"]!.GetValue<string>());
+        }
+        var suggestions = await Eventually.ReturnsAsync(async () => (await B.GetJsonAsync($"/api/investigations/{investigation}/suggestions")).Body!.AsArray(),
+            list => list.Count == 2, Settle);
+        Assert.Equal(new[] { first, second }.Order(StringComparer.Ordinal), suggestions.Select(e => e!["id"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+
+        var (accepted, acceptedBody, _) = await B.PostAsync($"/api/investigations/{investigation}/suggestions/{first}/accept", """{"decided_by":"dana","note":"connection storm"}""");
+        Assert.True(accepted == HttpStatusCode.OK, acceptedBody?.ToJsonString());
+        Assert.Contains(first, acceptedBody!["event_ids"]!.AsArray().Select(i => i!.GetValue<string>()));
+        var (rejected, _, _) = await A.PostAsync($"/api/investigations/{investigation}/suggestions/{second}/reject", """{"decided_by":"dana"}""");
+        Assert.Equal(HttpStatusCode.OK, rejected);
+
+        var firstLink = LinkTo((await A.GetJsonAsync($"/api/events/{first}")).Body!, investigation)!;
+        Assert.Equal("linked", firstLink["status"]!.GetValue<string>());
+        Assert.Equal("dana", firstLink["decided_by"]!.GetValue<string>());
+        Assert.Equal("connection storm", firstLink["note"]!.GetValue<string>());
+        Assert.True(firstLink["confidence"]!.GetValue<double>() > 0, "the suggestion's assessment is kept");
+        var secondLink = LinkTo((await A.GetJsonAsync($"/api/events/{second}")).Body!, investigation)!;
+        Assert.Equal("rejected", secondLink["status"]!.GetValue<string>());
+
+        // Deciding again on what is no longer a suggestion is a conflict.
+        var (again, problem, _) = await A.PostAsync($"/api/investigations/{investigation}/suggestions/{second}/accept", "{}");
+        Assert.Equal(HttpStatusCode.Conflict, again);
+        Assert.Contains("not a pending suggestion", problem!["detail"]!.GetValue<string>());
+
+        // An edit that makes retro-linking run again leaves the decisions as they were.
+        var (_, current, response) = await A.GetJsonAsync($"/api/investigations/{investigation}");
+        current!["tags"] = new JsonArray("database");
+        Assert.Equal(HttpStatusCode.OK, (await A.SendAsync(HttpMethod.Put, $"/api/investigations/{investigation}", current.ToJsonString(), response.Headers.ETag!.Tag)).Status);
+        await RetroLinkedAsync(investigation);
+        Assert.Equal("rejected", LinkTo((await A.GetJsonAsync($"/api/events/{second}")).Body!, investigation)!["status"]!.GetValue<string>());
+        Assert.Equal("linked", LinkTo((await A.GetJsonAsync($"/api/events/{first}")).Body!, investigation)!["status"]!.GetValue<string>());
+        Assert.Empty((await Eventually.ReturnsAsync(async () => (await B.GetJsonAsync($"/api/investigations/{investigation}/suggestions")).Body!.AsArray(),
+            list => list.Count == 0, Settle)));
+    }
+
+    [Fact]
+    public async Task AnAutomaticLinkAnEngineerRemovedIsNeverLinkedAgain()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var investigation = await OpenAsync(A, "t4-web", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(investigation);
+        var spike = await IngestAsync(A, "logs", $"spike:t4-web:{Guid.NewGuid():N}", "error_spike", now.AddMinutes(-15),
+            new JsonObject { ["service"] = "t4-web", ["count"] = 300 });
+        await LinkAsync(spike, investigation, l => l?["status"]?.GetValue<string>() == "linked");
+
+        var (status, _, _) = await B.SendAsync(HttpMethod.Delete, $"/api/investigations/{investigation}/unlink-event/{spike}?decided_by=sam&note=unrelated%20batch%20job");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var (_, current, response) = await A.GetJsonAsync($"/api/investigations/{investigation}");
+        Assert.DoesNotContain(spike, current!["event_ids"]!.AsArray().Select(i => i!.GetValue<string>()));
+        current["tags"] = new JsonArray("retry");
+        Assert.Equal(HttpStatusCode.OK, (await A.SendAsync(HttpMethod.Put, $"/api/investigations/{investigation}", current.ToJsonString(), response.Headers.ETag!.Tag)).Status);
+        await RetroLinkedAsync(investigation);
+
+        var link = LinkTo((await B.GetJsonAsync($"/api/events/{spike}")).Body!, investigation)!;
+        Assert.Equal("unlinked", link["status"]!.GetValue<string>());
+        Assert.Equal("sam", link["decided_by"]!.GetValue<string>());
+        var (_, after, _) = await A.GetJsonAsync($"/api/investigations/{investigation}");
+        Assert.DoesNotContain(spike, after!["event_ids"]!.AsArray().Select(i => i!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task TheSameOccurrenceReportedByTwoRoutesIsOneEventWithBothReferences()
+    {
+        var sha = Guid.NewGuid().ToString("N") + "abcdefgh";
+        var at = DateTimeOffset.UtcNow.AddMinutes(-30);
+        var data = new JsonObject { ["repository"] = "acme/t5-web", ["sha"] = sha, ["files"] = new JsonArray("src/a.ts") };
+        var pushed = await IngestAsync(A, "git", $"acme/t5-web@{sha}", "commit", at, data, "info", dedupKey: $"commit:{sha}", via: "github_push");
+        var polled = await IngestAsync(B, "git", $"https://git.example.com/acme/t5-web.git@{sha}", "commit", at, (JsonObject)data.DeepClone(), "info",
+            dedupKey: $"commit:{sha}", via: "git_poll");
+        var again = await IngestAsync(A, "git", $"acme/t5-web@{sha}", "commit", at, (JsonObject)data.DeepClone(), "info", dedupKey: $"commit:{sha}", via: "github_push");
+        Assert.Equal(pushed, polled);
+        Assert.Equal(pushed, again);
+
+        var (_, ev, _) = await B.GetJsonAsync($"/api/events/{pushed}");
+        Assert.Equal($"commit:{sha}", ev!["dedup_key"]!.GetValue<string>());
+        Assert.Equal($"acme/t5-web@{sha}", ev["source_id"]!.GetValue<string>());
+        Assert.Equal(["github_push", "git_poll"], ev["references"]!.AsArray().Select(r => r!["via"]!.GetValue<string>()));
+
+        var (bad, problem, _) = await A.PostAsync("/api/events",
+            """{"source":"git","source_id":"x","event_type":"commit","via":"git poll","dedup_key":"   "}""");
+        Assert.Equal(HttpStatusCode.BadRequest, bad);
+        Assert.Equal(["dedup_key", "via"], problem.ErrorFields());
+    }
+}
