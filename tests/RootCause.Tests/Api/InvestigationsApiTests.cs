@@ -108,7 +108,7 @@ public sealed class InvestigationsApiTests(SiloPairFixture silos)
         Assert.Equal(415, typeProblem!["status"]!.GetValue<int>());
 
         var huge = $$"""{"title":"t","description":"{{new string('d', 1_100_000)}}"}""";
-        var (tooLarge, largeProblem, _) = await A.PostAsync("/api/investigations", huge);
+        var (tooLarge, largeProblem, _) = await A.SendAsync(HttpMethod.Post, "/api/investigations", huge, expectContinue: true);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge);
         Assert.Equal(413, largeProblem!["status"]!.GetValue<int>());
     }

@@ -9,9 +9,13 @@ namespace RootCause.Tests.Infrastructure;
 public static class HttpJson
 {
     public static async Task<(HttpStatusCode Status, JsonNode? Body, HttpResponseMessage Response)> SendAsync(
-        this HttpClient client, HttpMethod method, string url, string? json = null, string? ifMatch = null, string contentType = "application/json")
+        this HttpClient client, HttpMethod method, string url, string? json = null, string? ifMatch = null, string contentType = "application/json",
+        bool expectContinue = false)
     {
         using var request = new HttpRequestMessage(method, url);
+        // With Expect: 100-continue the body is sent only once the server asks for it, so a server
+        // that refuses a body by its Content-Length answers before the client writes into a closed socket.
+        request.Headers.ExpectContinue = expectContinue;
         if (json is not null)
         {
             request.Content = new StringContent(json, Encoding.UTF8);
