@@ -47,8 +47,13 @@ public interface IInvestigationGrain : IGrainWithGuidKey
     /// <summary>Rejects a pending suggestion: recorded on the event, never suggested again. Idempotent.</summary>
     Task<Investigation> RejectSuggestionAsync(Guid eventId, string? decidedBy = null, string? note = null);
 
-    /// <summary>The linker's side of a link: adds or removes the event id here without calling the event. Idempotent.</summary>
-    Task SetEventLinkAsync(Guid eventId, bool linked);
+    /// <summary>
+    /// The linker's side of a link: makes this investigation's <c>event_ids</c> agree with the event's
+    /// own record (the event is the source of truth for link records). Reading the event inside this
+    /// call, which no other call on this investigation interleaves with, means an engineer's link or
+    /// unlink made through this investigation is never undone by a late linker call. Idempotent.
+    /// </summary>
+    Task SyncEventLinkAsync(Guid eventId);
 
     /// <summary>Records that retro-linking ran for the fields digested as <paramref name="linkingKey"/>; ignored if they changed since.</summary>
     Task MarkRetroLinkedAsync(string linkingKey);

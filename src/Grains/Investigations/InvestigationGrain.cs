@@ -161,9 +161,13 @@ public sealed class InvestigationGrain(
         return result;
     }
 
-    public async Task SetEventLinkAsync(Guid eventId, bool linked) =>
+    public async Task SyncEventLinkAsync(Guid eventId)
+    {
+        var ev = await GrainFactory.GetGrain<IEventGrain>(eventId).GetAsync(includeDeleted: true);
+        var linked = ev?.InvestigationIds.Contains(State.Id) == true;
         await ChangeAsync(null, (state, _) => linked ? AddOnce(state.EventIds ??= [], eventId) : state.EventIds?.Remove(eventId) == true,
             includeDeleted: true);
+    }
 
     public async Task MarkRetroLinkedAsync(string linkingKey)
     {

@@ -94,9 +94,9 @@ public sealed class LinkerGrain(
     }
 
     /// <summary>
-    /// The investigation side of the links: every investigation the event is now linked to lists it
-    /// (a no-op when it already does, so a redelivery repairs a side a failure left out), and one the
-    /// linker had linked and no longer does drops it.
+    /// The investigation side of the links: every investigation the event is now linked to, or was
+    /// linked to before, brings its <c>event_ids</c> in line with the event's record (a no-op when they
+    /// agree, so a redelivery repairs a side a failure left out).
     /// </summary>
     internal static async Task CompleteInvestigationSidesAsync(IGrainFactory grains, Event before, IReadOnlyList<LinkAssessment> assessments, LinkApplication applied)
     {
@@ -105,13 +105,9 @@ public sealed class LinkerGrain(
         foreach (var assessment in assessments)
         {
             var id = assessment.InvestigationId;
-            if (linked.Contains(id))
+            if (linked.Contains(id) || before.InvestigationIds.Contains(id))
             {
-                calls.Add(grains.GetGrain<IInvestigationGrain>(id).SetEventLinkAsync(before.Id, linked: true));
-            }
-            else if (before.InvestigationIds.Contains(id))
-            {
-                calls.Add(grains.GetGrain<IInvestigationGrain>(id).SetEventLinkAsync(before.Id, linked: false));
+                calls.Add(grains.GetGrain<IInvestigationGrain>(id).SyncEventLinkAsync(before.Id));
             }
         }
         await Task.WhenAll(calls);

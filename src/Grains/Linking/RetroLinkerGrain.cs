@@ -70,10 +70,9 @@ public sealed class RetroLinkerGrain(
             }
             var eventGrain = GrainFactory.GetGrain<IEventGrain>(ev.Id);
             var applied = await eventGrain.ApplyAssessmentsAsync([assessment], markChecked: false);
-            var isLinked = applied.Linked.Contains(investigation.Id);
-            if (isLinked || investigation.EventIds.Contains(ev.Id))
+            if (applied.Linked.Contains(investigation.Id) || investigation.EventIds.Contains(ev.Id))
             {
-                await investigationGrain.SetEventLinkAsync(ev.Id, isLinked);
+                await investigationGrain.SyncEventLinkAsync(ev.Id);
             }
             LinkerGrain.LogDecision(logger, metrics, "retro", assessment);
             if (assessment.Decision == LinkDecision.Link)
