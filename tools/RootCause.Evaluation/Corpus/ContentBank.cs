@@ -265,7 +265,7 @@ internal static class ContentBank
 
     public static string[] Operations(string component, string stack)
     {
-        var resource = Package(component);
+        var resource = component.Replace("-service", "", StringComparison.Ordinal).Replace("-api", "", StringComparison.Ordinal);
         return stack switch
         {
             "postgres" => ["SELECT", "UPDATE", "INSERT"],

@@ -39,7 +39,7 @@ internal sealed class EventFactory(CorpusCatalog catalog, Random random)
     private GeneratedEvent Build(StoryEventSpec s, long at, int n, string role, string? truth)
     {
         var component = s.Component is { } c ? catalog[c] : null;
-        var name = s.Name ?? component?.Name ?? throw new InvalidOperationException($"A {s.Kind} at {s.At} needs a component or a name.");
+        var name = s.Name ?? component?.Name ?? (s.Kind is "commit" or "deployment" or "ci_failure" or "ci_success" ? "" : throw new InvalidOperationException($"A {s.Kind} at {s.At} needs a component or a name."));
         var stack = component is null ? "go" : CorpusCatalog.Stack(component);
         return s.Kind switch
         {
@@ -347,7 +347,7 @@ internal sealed class EventFactory(CorpusCatalog catalog, Random random)
     {
         "renovate[bot]" => "bot@renovateapp.com",
         "dependabot[bot]" => "49699333+dependabot[bot]@users.noreply.github.com",
-        _ => author.Split(' ')[0].ToLowerInvariant() + "." + author.Split(' ')[^1].ToLowerInvariant() + "@tidewater.io",
+        _ => Ascii(author.Split(' ')[0]) + "." + Ascii(author.Split(' ')[^1]) + "@tidewater.io",
     };
 
     private static string Fingerprint(JsonObject labels)
@@ -362,6 +362,16 @@ internal sealed class EventFactory(CorpusCatalog catalog, Random random)
         }
         return hash.ToString("x16", CultureInfo.InvariantCulture);
     }
+
+    /// <summary>Mailbox names are plain ASCII: "Wójcik" becomes "wojcik".</summary>
+    private static string Ascii(string name) => string.Concat(name.ToLowerInvariant().Select(c => c switch
+    {
+        'ó' or 'ö' or 'ø' => 'o',
+        'é' or 'è' => 'e',
+        'ä' or 'å' or 'á' => 'a',
+        'ü' => 'u',
+        _ => c,
+    }));
 
     public string Hex(int length)
     {
