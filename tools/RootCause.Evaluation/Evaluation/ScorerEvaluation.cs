@@ -1,0 +1,48 @@
+using RootCause.Evaluation.Corpus;
+using RootCause.Linking;
+
+namespace RootCause.Evaluation.Evaluation;
+
+/// <summary>
+/// The fast mode: every (investigation, event) pair of each scenario through the pure
+/// <see cref="LinkScorer"/>, in memory, with the default linker options. It shows what the scorer
+/// decides given the final state of the investigations; it does not exercise ingest order,
+/// retro-linking or the linker's own decisions, which the pipeline mode does.
+/// </summary>
+public static class ScorerEvaluation
+{
+    /// <summary>Any fixed time works: the scorer only compares times within a scenario.</summary>
+    private static readonly DateTimeOffset Reference = new(2026, 1, 5, 14, 0, 0, TimeSpan.Zero);
+
+    public static EvaluationResults Run(IReadOnlyList<CorpusScenario> scenarios, CorpusCatalog catalog, LinkerOptions? options = null)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        var scorer = new LinkScorer(options ?? new LinkerOptions());
+        var outcomes = new List<PairOutcome>();
+        for (var i = 0; i < scenarios.Count; i++)
+        {
+            var scenario = scenarios[i];
+            var detection = Reference.AddDays(30 * i);
+            var investigations = scenario.Investigations
+                .Select(inv => (Key: EvaluationResults.InvestigationKey(scenario, inv.Key), Record: Anchoring.Investigation(inv, Guid.NewGuid(), detection)))
+                .ToList();
+            foreach (var corpusEvent in scenario.Events)
+            {
+                var ev = Anchoring.Event(corpusEvent, detection);
+                foreach (var (key, investigation) in investigations)
+                {
+                    var assessment = scorer.Assess(investigation, ev, catalog.Catalog);
+                    var status = assessment.Decision switch
+                    {
+                        LinkDecision.Link => LinkStatus.Linked,
+                        LinkDecision.Suggest => LinkStatus.Suggested,
+                        _ => LinkStatus.Unlinked,
+                    };
+                    outcomes.Add(new PairOutcome(scenario.Id, corpusEvent.Key, corpusEvent.Source, key, status, assessment.Confidence));
+                }
+            }
+        }
+        return new EvaluationResults("scorer", TimeProvider.System.GetUtcNow(), TimeProvider.System.GetElapsedTime(started), scenarios, outcomes,
+            ["Scorer mode: LinkScorer with the default LinkerOptions over every (investigation, event) pair of each scenario, investigations in their final state."]);
+    }
+}
