@@ -18,6 +18,7 @@ public sealed record EvaluationOptions
           --connection CS     PostgreSQL server connection string (pipeline mode; no database needed)
           --settle-timeout S  seconds to wait for linking to settle per scenario (pipeline mode, default 120)
           --keep              keep the pipeline run's database
+          --details FILE      scorer mode: write every wrong and every missed auto-link with each strategy's reason to FILE (TSV)
         """;
 
     public string Mode { get; init; } = "pipeline";
@@ -26,6 +27,7 @@ public sealed record EvaluationOptions
     public string? ConnectionString { get; init; }
     public TimeSpan SettleTimeout { get; init; } = TimeSpan.FromSeconds(120);
     public bool Keep { get; init; }
+    public string? DetailsFile { get; init; }
 
     public static bool TryParse(string[] args, out EvaluationOptions options, out string? problem)
     {
@@ -67,6 +69,13 @@ public sealed record EvaluationOptions
                         return false;
                     }
                     options = options with { SettleTimeout = TimeSpan.FromSeconds(seconds) };
+                    break;
+                case "--details":
+                    options = options with { DetailsFile = Value() };
+                    if (options.DetailsFile is null)
+                    {
+                        problem = "--details takes a file name.";
+                    }
                     break;
                 case "--keep":
                     options = options with { Keep = true };

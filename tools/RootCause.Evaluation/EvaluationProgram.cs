@@ -40,7 +40,7 @@ public static class EvaluationProgram
         try
         {
             var results = options.Mode == "scorer"
-                ? ScorerEvaluation.Run(scenarios, catalog)
+                ? RunScorer(scenarios, catalog, options)
                 : await PipelineEvaluation.RunAsync(scenarios, catalog, options);
             EvaluationReport.Print(Console.Out, results);
             return 0;
@@ -50,5 +50,16 @@ public static class EvaluationProgram
             await Console.Error.WriteLineAsync($"pipeline mode cannot run: {e.Message}");
             return 3;
         }
+    }
+
+    private static EvaluationResults RunScorer(IReadOnlyList<CorpusScenario> scenarios, CorpusCatalog catalog, EvaluationOptions options)
+    {
+        if (options.DetailsFile is not { } path)
+        {
+            return ScorerEvaluation.Run(scenarios, catalog);
+        }
+        using var details = new StreamWriter(path);
+        details.WriteLine("outcome\tscenario\tevent\trole\tevent_type\tinvestigation\tstatus\tconfidence\tstrategies");
+        return ScorerEvaluation.Run(scenarios, catalog, details: details);
     }
 }

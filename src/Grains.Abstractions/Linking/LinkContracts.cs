@@ -71,6 +71,15 @@ public sealed record LinkerOptions
     /// <summary>Whether investigations that were created or whose linking fields changed are scored against existing events.</summary>
     [Id(10)] public bool RetroLinking { get; init; } = true;
 
+    /// <summary>
+    /// The time weight for symptoms (error spikes, anomalies, failing or slow spans): when they happen
+    /// says more about them than it says about changes, whose look-back is days.
+    /// </summary>
+    [Id(12)] public double SymptomTimeWeight { get; init; } = 0.25;
+
+    /// <summary>The evidence weight for symptoms (the rest of <see cref="TimeWeight"/> + <see cref="EvidenceWeight"/> goes to time).</summary>
+    [Id(13)] public double SymptomEvidenceWeight { get; init; } = 0.20;
+
     /// <summary>Most events one retro-linking run scores (the most recent first within each lookup).</summary>
     [Id(11)] public int RetroLinkMaxEvents { get; init; } = 10_000;
 }

@@ -159,7 +159,7 @@ public static class SearchFields
     /// <summary>
     /// What the linker looks events up by, lower-cased and prefixed: <c>c:</c> a component or service
     /// name found anywhere the linker reads one (top level, labels, attributes, resource),
-    /// <c>r:</c> a repository, <c>p:</c> a pipeline.
+    /// <c>r:</c> a repository, <c>p:</c> a pipeline, <c>s:</c> a commit sha.
     /// </summary>
     public const string LinkKeys = "link_keys";
 

@@ -81,12 +81,62 @@ public static class LinkNames
                 }
             }
         }
-        if (investigation.ServiceAffected is { Length: > 0 } service)
+        if (investigation.ServiceAffected is { Length: > 0 } service && affected is null)
         {
+            // Only a service named: the scorer looks from each of its components, so the lookup does too.
             foreach (var component in catalog.Components.Where(c => string.Equals(c.Service, service.Trim(), StringComparison.OrdinalIgnoreCase)))
             {
                 yield return component;
+                foreach (var (name, _, _) in catalog.Neighbourhood(component.Name, Hops))
+                {
+                    if (catalog.Resolve(name) is { } neighbour)
+                    {
+                        yield return neighbour;
+                    }
+                }
             }
+        }
+    }
+
+    /// <summary>
+    /// The forms a workload name can take in the catalog, most specific first: as given, without a
+    /// port (<c>host:9100</c>), then without each generated suffix in turn — a Kubernetes pod and
+    /// replica-set hash (<c>name-6d9f7c-x2k4p</c>, <c>name-f3356</c>), a stateful-set ordinal
+    /// (<c>name-0</c>) — and without a volume claim's <c>data-</c> prefix. IP addresses give nothing.
+    /// </summary>
+    public static IEnumerable<string> WorkloadVariants(string name)
+    {
+        var candidate = name.Trim().ToLowerInvariant();
+        var colon = candidate.LastIndexOf(':');
+        if (colon > 0 && candidate[(colon + 1)..].All(char.IsAsciiDigit))
+        {
+            candidate = candidate[..colon];
+        }
+        if (candidate.Length == 0 || System.Net.IPAddress.TryParse(candidate, out _))
+        {
+            yield break;
+        }
+        for (var attempt = 0; attempt < 4; attempt++)
+        {
+            yield return candidate;
+            if (candidate.StartsWith("data-", StringComparison.Ordinal) && candidate.Length > 5)
+            {
+                candidate = candidate[5..];
+                continue;
+            }
+            var dash = candidate.LastIndexOf('-');
+            if (dash <= 0)
+            {
+                yield break;
+            }
+            var suffix = candidate[(dash + 1)..];
+            var generated = suffix.All(char.IsAsciiDigit)
+                || (suffix.Length is >= 4 and <= 10 && suffix.All(char.IsAsciiLetterOrDigit) && suffix.Any(char.IsAsciiDigit));
+            if (!generated)
+            {
+                yield break;
+            }
+            candidate = candidate[..dash];
         }
     }
 }

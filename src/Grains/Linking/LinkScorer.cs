@@ -29,14 +29,16 @@ public sealed class LinkScorer(LinkerOptions options)
         var component = ScoreComponent(investigation, facts, catalog);
         var tags = ScoreTags(investigation, ev);
         var evidence = ScoreEvidence(investigation, ev, facts, component.Score);
+        var symptom = facts.Kind is EventKind.ErrorSpike or EventKind.MetricAnomaly or EventKind.TraceProblem;
         StrategyScore[] strategies =
         [
-            time with { Weight = options.TimeWeight },
+            time with { Weight = symptom ? options.SymptomTimeWeight : options.TimeWeight },
             component with { Weight = options.ComponentWeight },
-            evidence with { Weight = options.EvidenceWeight },
+            evidence with { Weight = symptom ? options.SymptomEvidenceWeight : options.EvidenceWeight },
             tags with { Weight = options.TagWeight },
         ];
-        var confidence = time.Score <= 0 ? 0 : Math.Clamp(strategies.Sum(s => s.Score * s.Weight), 0, 1);
+        var (factor, environmentReason) = EnvironmentFactor(investigation, facts);
+        var confidence = time.Score <= 0 ? 0 : Math.Clamp(strategies.Sum(s => s.Score * s.Weight) * factor, 0, 1);
         confidence = Math.Round(confidence, 4);
         var decision = confidence >= options.LinkThreshold ? LinkDecision.Link
             : confidence >= options.SuggestThreshold ? LinkDecision.Suggest
@@ -49,7 +51,7 @@ public sealed class LinkScorer(LinkerOptions options)
             Decision = decision,
             Linked = investigation.EventIds.Contains(ev.Id),
             Strategies = strategies,
-            Summary = Summarize(confidence, decision, time, strategies),
+            Summary = Summarize(confidence, decision, time, strategies) + (environmentReason is null ? "" : " " + environmentReason),
             CatalogVersion = catalog.Version,
         };
     }
@@ -77,14 +79,14 @@ public sealed class LinkScorer(LinkerOptions options)
         var detected = investigation.DetectedAt;
         var anchor = investigation.StartedAt is { } started && started <= detected ? started : detected;
         // A change does its harm when it is deployed, which can be days later: commits and CI runs look further back.
-        var isChange = kind is EventKind.Commit or EventKind.CiFailure;
+        var isChange = kind is EventKind.Commit or EventKind.CiFailure or EventKind.Deployment;
         var lookBack = isChange ? options.ChangeLookBack : options.LookBack;
         var windowStart = anchor - lookBack;
         var end = investigation.ResolvedAt ?? detected + options.MaxAge;
         var t = ev.Timestamp;
         if (t < windowStart)
         {
-            return Score(Time, 0, $"It happened {Span(anchor - t)} before the impact began, outside the {Span(lookBack)} look-back window{(isChange ? " for commits and CI runs" : "")}.");
+            return Score(Time, 0, $"It happened {Span(anchor - t)} before the impact began, outside the {Span(lookBack)} look-back window{(isChange ? " for changes (commits, CI runs, deployments)" : "")}.");
         }
         if (t > end)
         {
@@ -113,7 +115,8 @@ public sealed class LinkScorer(LinkerOptions options)
     {
         var affected = catalog.Resolve(investigation.ComponentAffected);
         var affectedName = affected?.Name ?? investigation.ComponentAffected?.Trim().ToLowerInvariant();
-        if (string.IsNullOrEmpty(affectedName) && string.IsNullOrEmpty(investigation.ServiceAffected))
+        var service = investigation.ServiceAffected?.Trim().ToLowerInvariant();
+        if (string.IsNullOrEmpty(affectedName) && string.IsNullOrEmpty(service))
         {
             return Score(ComponentStrategy, 0, "The investigation names no affected component or service.");
         }
@@ -121,33 +124,54 @@ public sealed class LinkScorer(LinkerOptions options)
         {
             return Score(ComponentStrategy, 0, "The event names no component, repository path or pipeline known to the catalog.");
         }
-        var best = Score(ComponentStrategy, 0, $"The event concerns {string.Join(", ", facts.Components.Select(c => c.Name).DefaultIfEmpty("no known component"))}, unrelated to {affectedName ?? investigation.ServiceAffected}.");
-        if (affectedName is not null)
+        var best = Score(ComponentStrategy, 0, $"The event concerns {string.Join(", ", facts.Components.Select(c => c.Name).DefaultIfEmpty("no known component"))}, unrelated to {affectedName ?? service}.");
+
+        // The components the incident is about: the named one, or, when only a service is named, the
+        // service's components (a service of one component is that component).
+        var targets = new List<(string Name, double Scale, string Label)>();
+        if (!string.IsNullOrEmpty(affectedName))
         {
-            var neighbourhood = catalog.Neighbourhood(affectedName, 3);
+            targets.Add((affectedName, 1.0, "the affected component"));
+        }
+        else if (service is not null)
+        {
+            var ofService = catalog.Components.Where(c => string.Equals(c.Service, service, StringComparison.OrdinalIgnoreCase)).ToList();
+            foreach (var component in ofService)
+            {
+                targets.Add((component.Name, ofService.Count == 1 ? 1.0 : 0.9, $"a component of the affected service {service}"));
+            }
+        }
+        foreach (var (target, scale, label) in targets)
+        {
+            var neighbourhood = catalog.Neighbourhood(target, LinkNames.Hops);
             foreach (var (name, via) in facts.Components)
             {
-                if (name == affectedName)
+                if (name == target)
                 {
-                    return Score(ComponentStrategy, 1, $"The event concerns {affectedName}, the affected component ({via}).");
+                    var direct = Score(ComponentStrategy, scale, $"The event concerns {target}, {label} ({via}).");
+                    if (direct.Score > best.Score)
+                    {
+                        best = direct;
+                    }
+                    continue;
                 }
                 foreach (var (neighbour, hops, direction) in neighbourhood.Where(n => n.Name == name))
                 {
+                    // A failing dependency explains the incident; a failing caller is mostly its echo.
                     var (score, relation) = direction == ServiceCatalog.Dependency
-                        ? (hops switch { 1 => 0.7, 2 => 0.45, _ => 0.25 }, $"{affectedName} depends on it")
-                        : (hops switch { 1 => 0.35, 2 => 0.2, _ => 0.1 }, $"it depends on {affectedName}");
-                    if (score > best.Score)
+                        ? (hops switch { 1 => 0.8, 2 => 0.55, _ => 0.3 }, $"{target} depends on it")
+                        : (hops switch { 1 => 0.5, 2 => 0.3, _ => 0.15 }, $"it depends on {target}");
+                    if (score * scale > best.Score)
                     {
-                        best = Score(ComponentStrategy, score,
+                        best = Score(ComponentStrategy, score * scale,
                             $"The event concerns {neighbour} ({via}); {relation}, {hops} dependency hop{(hops == 1 ? "" : "s")} away.");
                     }
                 }
             }
         }
-        if (best.Score < 0.5 && investigation.ServiceAffected is { Length: > 0 } service
-            && facts.Services.Contains(service.Trim().ToLowerInvariant()))
+        if (best.Score < 0.5 && service is not null && facts.Services.Contains(service))
         {
-            best = Score(ComponentStrategy, 0.5, $"The event belongs to the affected service {service.Trim().ToLowerInvariant()}.");
+            best = Score(ComponentStrategy, 0.5, $"The event belongs to the affected service {service}.");
         }
         return best;
     }
@@ -175,20 +199,41 @@ public sealed class LinkScorer(LinkerOptions options)
     private StrategyScore ScoreEvidence(Investigation investigation, Event ev, EventFacts facts, double componentScore)
     {
         var detected = investigation.DetectedAt;
+        var anchor = investigation.StartedAt is { } started && started <= detected ? started : detected;
         var before = ev.Timestamp <= detected;
         var related = componentScore > 0;
+        var age = anchor - ev.Timestamp;
         var (score, reason) = facts.Kind switch
         {
             EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon =>
                 (1.0, $"A deployment {Span(detected - ev.Timestamp)} before detection."),
-            EventKind.Deployment => (before ? 0.5 : 0.2, before ? "A deployment, but more than " + Span(options.DeployHorizon) + " before detection." : "A deployment after detection."),
+            EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon * 3 =>
+                (0.75, $"A deployment {Span(detected - ev.Timestamp)} before detection."),
+            EventKind.Deployment => before
+                ? (detected - ev.Timestamp <= TimeSpan.FromDays(1) ? 0.5 : 0.3, $"A deployment {Span(detected - ev.Timestamp)} before detection, running for a while before the impact.")
+                : (0.2, "A deployment after detection."),
+            EventKind.Commit when facts.Branch is { } branch && !EventFacts.IsDeployedBranch(branch) =>
+                (0.05, $"A commit on the branch {branch}, which is not a branch that gets deployed."),
+            // Deployed shortly before the impact: the strongest sign a change caused it.
+            EventKind.Commit when facts.DeployedAt is { } deployed && deployed <= detected && anchor - deployed <= options.DeployHorizon =>
+                (1.0, $"A commit{(facts.Paths.Count > 0 ? $" changing {facts.Paths[0]}" : "")}, deployed {Span((detected - deployed).Duration())} before detection."),
+            EventKind.Commit when facts.DeployedAt is { } recent && recent <= detected && anchor - recent <= options.DeployHorizon * 3 =>
+                (0.85, $"A commit{(facts.Paths.Count > 0 ? $" changing {facts.Paths[0]}" : "")}, deployed {Span((detected - recent).Duration())} before detection."),
+            EventKind.Commit when facts.DeployedAt is { } deployedLate && deployedLate > detected =>
+                (0.2, $"A commit deployed only {Span(deployedLate - detected)} after detection."),
+            // Committed after the impact began and not deployed before detection: it cannot have caused it.
+            EventKind.Commit when ev.Timestamp > anchor =>
+                (0.1, $"A commit made {Span(ev.Timestamp - anchor)} after the impact began, so it cannot have caused it."),
+            // A recent change is a far likelier cause than one that has been running for days without trouble.
             EventKind.Commit when facts.Paths.Count > 0 && before =>
-                (0.8, $"A commit changing {facts.Paths[0]}{(facts.Paths.Count > 1 ? $" and {facts.Paths.Count - 1} more file(s)" : "")} before detection."),
+                (age <= TimeSpan.FromDays(1) ? 0.8 : age <= TimeSpan.FromDays(3) ? 0.55 : 0.35,
+                 $"A commit changing {facts.Paths[0]}{(facts.Paths.Count > 1 ? $" and {facts.Paths.Count - 1} more file(s)" : "")} {Span(age.Duration())} {(age >= TimeSpan.Zero ? "before the impact began" : "into the impact")}."),
             EventKind.Commit => (before ? 0.55 : 0.25, before ? "A commit before detection." : "A commit after detection."),
             EventKind.CiFailure => (before ? 0.7 : 0.4, $"A failed CI run{(facts.Pipeline is { } p ? $" of {p}" : "")}{(before ? " before detection" : " after detection")}."),
-            EventKind.ErrorSpike => (before ? 0.85 : 0.5, $"An error spike{(before ? " starting before detection" : " after detection")}."),
-            EventKind.MetricAnomaly => (before ? 0.8 : 0.45, $"A metric anomaly{(before ? " starting before detection" : " after detection")}."),
-            EventKind.TraceProblem => (before ? 0.75 : 0.45, $"Failing or slow spans{(before ? " before detection" : " after detection")}."),
+            // After detection a symptom no longer points at a cause, but it is still the incident's own.
+            EventKind.ErrorSpike => (before ? 0.85 : 0.7, $"An error spike{(before ? " starting before detection" : " after detection, while the incident was open")}."),
+            EventKind.MetricAnomaly => (before ? 0.8 : 0.65, $"A metric anomaly{(before ? " starting before detection" : " after detection, while the incident was open")}."),
+            EventKind.TraceProblem => (before ? 0.75 : 0.65, $"Failing or slow spans{(before ? " before detection" : " after detection, while the incident was open")}."),
             _ => (0.0, "No source-specific evidence for this kind of event."),
         };
         if (score > 0 && !related)
@@ -196,6 +241,21 @@ public sealed class LinkScorer(LinkerOptions options)
             return Score(Evidence, Math.Round(score * 0.2, 4), reason + " It does not concern the affected component or its dependencies, so it counts little.");
         }
         return Score(Evidence, score, reason);
+    }
+
+    /// <summary>
+    /// Events from another environment than the incident's (a staging deployment during a production
+    /// incident) explain little whatever else they share: the factor the confidence is scaled by, and why.
+    /// </summary>
+    private static (double Factor, string? Reason) EnvironmentFactor(Investigation investigation, EventFacts facts)
+    {
+        if (facts.Environment is not { } environment || EventFacts.IsProduction(environment))
+        {
+            return (1, null);
+        }
+        var named = investigation.Tags.Any(t => t.Equals(environment, StringComparison.OrdinalIgnoreCase)
+            || t.Equals("env:" + environment, StringComparison.OrdinalIgnoreCase));
+        return named ? (1, null) : (0.4, $"It happened in {environment}, not in production where the incident is, so the confidence is scaled by 0.4.");
     }
 
     private static StrategyScore Score(string strategy, double score, string reason) =>
@@ -233,6 +293,38 @@ public enum EventKind
 /// <summary>What an event says about where and what, read from its type, data and metadata.</summary>
 public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, string Via)> Components, IReadOnlySet<string> Services, IReadOnlyList<string> Paths, string? Pipeline)
 {
+    /// <summary>The environment the event happened in, when it says (data, labels, resource, or an <c>env:</c> tag).</summary>
+    public string? Environment { get; init; }
+
+    /// <summary>The branch a commit or CI run is on, when it says.</summary>
+    public string? Branch { get; init; }
+
+    /// <summary>The commit a commit, deployment or CI run names (<c>sha</c>), lower-case.</summary>
+    public string? Sha { get; init; }
+
+    /// <summary>
+    /// For a commit: when it was first deployed (to production, or to an unnamed environment), if a
+    /// deployment event naming its sha is known. Filled in by the caller from stored events
+    /// (<see cref="DeploymentLookup"/>); null when none is known.
+    /// </summary>
+    public DateTimeOffset? DeployedAt { get; init; }
+
+    private static readonly string[] ProductionNames = ["production", "prod", "prd", "live"];
+    private static readonly string[] DeployedBranchNames = ["main", "master", "trunk", "production", "prod", "stable", "live"];
+    private static readonly string[] DeployedBranchPrefixes = ["release", "hotfix", "prod"];
+
+    public static bool IsProduction(string environment) =>
+        ProductionNames.Any(p => environment.Equals(p, StringComparison.OrdinalIgnoreCase)
+            || environment.StartsWith(p + "-", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Branches that, by the usual conventions, are what gets deployed (default branches, release and hotfix branches).</summary>
+    public static bool IsDeployedBranch(string branch)
+    {
+        var name = branch.StartsWith("refs/heads/", StringComparison.Ordinal) ? branch["refs/heads/".Length..] : branch;
+        return DeployedBranchNames.Contains(name, StringComparer.OrdinalIgnoreCase)
+            || DeployedBranchPrefixes.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+    }
+
     public static EventFacts From(Event ev, ServiceCatalog catalog)
     {
         using var data = Parse(ev.Data);
@@ -262,18 +354,42 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             }
         }
 
+        // Workload names (Prometheus instance and pod labels, consumer groups, a span's downstream) carry
+        // ports, replica hashes and ordinals: resolved only when a normalised form is in the catalog.
+        foreach (var (name, key) in WorkloadNames(data).Concat(WorkloadNames(metadata)))
+        {
+            if (ResolveWorkload(catalog, name) is { } workload)
+            {
+                AddComponent(workload, key == "peer_service" ? $"it calls {workload.Name} (peer_service)" : $"its {key} {name}");
+            }
+        }
+
+        var pipeline = Text(data, "workflow") ?? Text(data, "pipeline") ?? Text(data, "job");
+        AddComponent(catalog.ForPipeline(pipeline), $"built by its pipeline {pipeline}");
         var repository = Text(data, "repository") ?? Text(data, "repo");
         var paths = Strings(data, "files").Concat(Strings(data, "changed_paths")).Concat(Strings(data, "paths")).Distinct(StringComparer.Ordinal).ToList();
         if (repository is not null)
         {
             foreach (var path in paths)
             {
-                foreach (var owner in catalog.ForPath(repository, path))
+                var owners = catalog.ForPath(repository, path);
+                foreach (var owner in owners)
                 {
                     AddComponent(owner, $"changes {path} in {repository}");
                 }
+                // A dependency or build manifest outside every component's paths (a lock file at the
+                // root) changes what every component of the repository runs; documentation does not.
+                if (owners.Count == 0 && IsSharedManifest(path))
+                {
+                    foreach (var owner in catalog.ForRepository(repository))
+                    {
+                        AddComponent(owner, $"changes {path}, a dependency manifest shared by {repository}");
+                    }
+                }
             }
-            if (paths.Count == 0)
+            // A repository alone says little when it holds several components: only when nothing more
+            // specific (a name, the pipeline, the changed paths) pointed at one.
+            if (paths.Count == 0 && components.Count == 0)
             {
                 foreach (var owner in catalog.ForRepository(repository))
                 {
@@ -281,15 +397,18 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
                 }
             }
         }
-        var pipeline = Text(data, "workflow") ?? Text(data, "pipeline") ?? Text(data, "job");
-        AddComponent(catalog.ForPipeline(pipeline), $"built by its pipeline {pipeline}");
         // Tags last: the more specific clues above name the reason when both apply.
         foreach (var tag in ev.Tags)
         {
             AddComponent(catalog.Resolve(tag), $"tagged {tag}");
         }
 
-        return new EventFacts(Classify(ev, data), components, services, paths, pipeline);
+        return new EventFacts(Classify(ev, data), components, services, paths, pipeline)
+        {
+            Environment = EnvironmentOf(ev, data, metadata),
+            Branch = BranchOf(data),
+            Sha = (Text(data, "sha") ?? Text(data, "head_sha") ?? Text(data, "commit_sha"))?.Trim().ToLowerInvariant(),
+        };
     }
 
     private static EventKind Classify(Event ev, JsonDocument? data)
@@ -310,6 +429,84 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
     }
 
     private static readonly string[] ComponentKeys = ["component", "service", "service_name", "service.name", "app", "job"];
+
+    private static readonly string[] WorkloadKeys = ["instance", "pod", "container", "consumergroup", "deployment", "statefulset",
+        "persistentvolumeclaim", "k8s.deployment.name", "k8s.pod.name", "peer_service", "peer.service"];
+
+    private static IEnumerable<(string Name, string Key)> WorkloadNames(JsonDocument? doc)
+    {
+        if (doc?.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            yield break;
+        }
+        var scopes = new List<JsonElement> { doc.RootElement };
+        foreach (var nested in new[] { "labels", "attributes", "resource" })
+        {
+            if (doc.RootElement.TryGetProperty(nested, out var inner) && inner.ValueKind == JsonValueKind.Object)
+            {
+                scopes.Add(inner);
+            }
+        }
+        foreach (var scope in scopes)
+        {
+            foreach (var key in WorkloadKeys)
+            {
+                if (scope.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } name)
+                {
+                    yield return (name, key);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A workload name as the catalog knows it: as given, without a port (<c>host:9100</c>), without
+    /// a Kubernetes replica-set and pod suffix (<c>name-6d9f7c-x2k4p</c>, <c>name-f3356</c>), without a
+    /// stateful-set ordinal (<c>name-0</c>) or a volume claim's prefix (<c>data-name-0</c>).
+    /// </summary>
+    public static Component? ResolveWorkload(ServiceCatalog catalog, string name) =>
+        LinkNames.WorkloadVariants(name).Select(catalog.Resolve).FirstOrDefault(c => c is not null);
+
+    private static string? EnvironmentOf(Event ev, JsonDocument? data, JsonDocument? metadata)
+    {
+        foreach (var doc in new[] { data, metadata })
+        {
+            if ((Text(doc, "environment") ?? Text(doc, "env")) is { } direct)
+            {
+                return direct;
+            }
+            if (doc?.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+            foreach (var (nested, key) in new[] { ("labels", "env"), ("labels", "environment"), ("resource", "deployment.environment"), ("attributes", "deployment.environment") })
+            {
+                if (doc.RootElement.TryGetProperty(nested, out var inner) && inner.ValueKind == JsonValueKind.Object
+                    && inner.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } environment)
+                {
+                    return environment;
+                }
+            }
+        }
+        return ev.Tags.FirstOrDefault(t => t.StartsWith("env:", StringComparison.OrdinalIgnoreCase))?["env:".Length..];
+    }
+
+    private static readonly string[] ManifestNames =
+    [
+        "poetry.lock", "pyproject.toml", "requirements.txt", "pipfile.lock", "package.json", "package-lock.json", "yarn.lock",
+        "pnpm-lock.yaml", "go.mod", "go.sum", "cargo.toml", "cargo.lock", "gemfile.lock", "pom.xml", "build.gradle",
+        "build.gradle.kts", "directory.packages.props", "directory.build.props", "packages.lock.json", "dockerfile", "composer.lock",
+    ];
+
+    /// <summary>A file that decides what gets built or installed (lock files, dependency manifests, Dockerfiles).</summary>
+    public static bool IsSharedManifest(string path)
+    {
+        var name = path.Replace('\\', '/').Split('/')[^1].ToLowerInvariant();
+        return ManifestNames.Contains(name) || name.EndsWith(".csproj", StringComparison.Ordinal);
+    }
+
+    private static string? BranchOf(JsonDocument? data) =>
+        Text(data, "branch") ?? (Text(data, "ref") is { } reference && reference.StartsWith("refs/heads/", StringComparison.Ordinal) ? reference["refs/heads/".Length..] : null);
 
     /// <summary>Component names at the top level of data/metadata, or in its labels, attributes or resource (Prometheus, Alertmanager, OpenTelemetry shapes).</summary>
     private static IEnumerable<(string Name, string Key)> NamedComponents(JsonDocument? doc)

@@ -247,6 +247,13 @@ internal static class IndexDocuments
                     keys.Add("r:" + repository);
                 }
             }
+            foreach (var key in new[] { "sha", "head_sha", "commit_sha" })
+            {
+                if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } sha)
+                {
+                    keys.Add("s:" + sha.Trim());
+                }
+            }
             foreach (var key in new[] { "workflow", "pipeline", "job" })
             {
                 if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } pipeline)
@@ -262,6 +269,9 @@ internal static class IndexDocuments
         return keys;
     }
 
+    private static readonly string[] LinkWorkloadKeys = ["instance", "pod", "container", "consumergroup", "deployment", "statefulset",
+        "persistentvolumeclaim", "k8s.deployment.name", "k8s.pod.name", "peer_service", "peer.service"];
+
     private static void CollectNames(JsonElement scope, List<string> keys)
     {
         foreach (var key in LinkComponentKeys)
@@ -269,6 +279,14 @@ internal static class IndexDocuments
             if (scope.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } name)
             {
                 keys.Add("c:" + name.Trim());
+            }
+        }
+        // Workload names in every form the linker resolves them by (see LinkNames.WorkloadVariants).
+        foreach (var key in LinkWorkloadKeys)
+        {
+            if (scope.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } name)
+            {
+                keys.AddRange(LinkNames.WorkloadVariants(name).Select(v => "c:" + v));
             }
         }
     }

@@ -85,13 +85,15 @@ public sealed class LinkScorerTests
         var gateway = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"service":"payments-gateway"}"""), Catalog);
         var database = Scorer.Assess(Incident(), Ev(EventSource.Metrics, "latency_anomaly", Detected.AddMinutes(-5), """{"component":"payments-db"}"""), Catalog);
         var dependent = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"component":"storefront"}"""), Catalog);
-        Assert.Equal(0.7, Strategy(gateway, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(0.8, Strategy(gateway, LinkScorer.ComponentStrategy).Score);
         Assert.Contains("checkout-api depends on it, 1 dependency hop away", Strategy(gateway, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
-        Assert.Equal(0.45, Strategy(database, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(0.55, Strategy(database, LinkScorer.ComponentStrategy).Score);
         Assert.Contains("2 dependency hops", Strategy(database, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
-        Assert.Equal(0.35, Strategy(dependent, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(0.5, Strategy(dependent, LinkScorer.ComponentStrategy).Score);
         Assert.True(gateway.Confidence > database.Confidence && database.Confidence > dependent.Confidence);
-        Assert.Equal(LinkDecision.Suggest, gateway.Decision);
+        // A direct dependency failing during the impact is linked; two hops away it is only suggested.
+        Assert.Equal(LinkDecision.Link, gateway.Decision);
+        Assert.Equal(LinkDecision.Suggest, database.Decision);
     }
 
     [Fact]
@@ -108,7 +110,7 @@ public sealed class LinkScorerTests
     [Fact]
     public void TheTimeWindowGatesEverything()
     {
-        var tooEarly = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddHours(-3), """{"repository":"shop/checkout"}"""), Catalog);
+        var tooEarly = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddHours(-3), """{"component":"checkout-api"}"""), Catalog);
         Assert.Equal(0, tooEarly.Confidence);
         Assert.Equal(LinkDecision.None, tooEarly.Decision);
         Assert.Contains("outside the 2 h look-back window", Strategy(tooEarly, LinkScorer.Time).Reason, StringComparison.Ordinal);
@@ -150,7 +152,7 @@ public sealed class LinkScorerTests
         Assert.Equal(0, spike.Confidence);
         var ancient = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddDays(-8),
             """{"repository":"shop/checkout","files":["src/pool.go"]}"""), Catalog);
-        Assert.Contains("7 days look-back window for commits and CI runs", Strategy(ancient, LinkScorer.Time).Reason, StringComparison.Ordinal);
+        Assert.Contains("7 days look-back window for changes (commits, CI runs, deployments)", Strategy(ancient, LinkScorer.Time).Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -173,5 +175,79 @@ public sealed class LinkScorerTests
         Assert.Equal(4, bare.Strategies.Count);
         Assert.All(bare.Strategies, s => Assert.False(string.IsNullOrWhiteSpace(s.Reason)));
         Assert.Equal(1.0, bare.Strategies.Sum(s => s.Weight), 6);
+    }
+
+    [Fact]
+    public void WorkloadNamesAreResolvedWithoutPortsReplicaHashesAndOrdinals()
+    {
+        var pod = Scorer.Assess(Incident(), Ev(EventSource.Metrics, "metric_anomaly", Detected.AddMinutes(-3),
+            """{"labels":{"job":"kubernetes-pods","pod":"payments-gateway-6d9f7c-x2k4p"}}"""), Catalog);
+        Assert.Contains("its pod payments-gateway-6d9f7c-x2k4p", Strategy(pod, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        var instance = Scorer.Assess(Incident(), Ev(EventSource.Metrics, "metric_anomaly", Detected.AddMinutes(-3),
+            """{"labels":{"instance":"payments-db-0:9187"}}"""), Catalog);
+        Assert.Contains("payments-db", Strategy(instance, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        var address = Scorer.Assess(Incident(), Ev(EventSource.Metrics, "metric_anomaly", Detected.AddMinutes(-3),
+            """{"labels":{"instance":"10.0.4.7:9100"}}"""), Catalog);
+        Assert.Equal(0, Strategy(address, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(["payments-gateway"], LinkNames.WorkloadVariants("Payments-Gateway-6d9f7c-x2k4p:8080").Skip(2));
+    }
+
+    [Fact]
+    public void AnotherEnvironmentScalesTheConfidenceDown()
+    {
+        var production = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-14),
+            """{"repository":"shop/checkout","environment":"production"}"""), Catalog);
+        var staging = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-14),
+            """{"repository":"shop/checkout","environment":"staging"}"""), Catalog);
+        Assert.Equal(Math.Round(production.Confidence * 0.4, 4), staging.Confidence, 3);
+        Assert.Contains("It happened in staging, not in production", staging.Summary, StringComparison.Ordinal);
+        Assert.Equal(LinkDecision.None, staging.Decision);
+        Assert.Equal(LinkDecision.Link, production.Decision);
+    }
+
+    [Fact]
+    public void ACommitIsWeighedByBranchDeploymentAndWhenItWasMade()
+    {
+        const string files = "\"files\":[\"src/pool.go\"]";
+        var unmerged = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddHours(-3),
+            $$"""{"repository":"shop/checkout","branch":"feature/pool",{{files}}}"""), Catalog);
+        Assert.Contains("not a branch that gets deployed", Strategy(unmerged, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
+        Assert.NotEqual(LinkDecision.Link, unmerged.Decision);
+
+        var old = Ev(EventSource.Git, "commit", Detected.AddDays(-2), $$"""{"repository":"shop/checkout","branch":"main","sha":"ABC123",{{files}}}""");
+        var undeployed = Scorer.Assess(Incident(), old, Catalog);
+        var facts = EventFacts.From(old, Catalog) with { DeployedAt = Detected.AddMinutes(-30) };
+        Assert.Equal("abc123", facts.Sha);
+        var deployed = Scorer.Assess(Incident(), old, facts, Catalog);
+        Assert.Contains("deployed 30 min before detection", Strategy(deployed, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
+        Assert.Equal(1, Strategy(deployed, LinkScorer.Evidence).Score);
+        Assert.True(deployed.Confidence > undeployed.Confidence);
+
+        var during = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddMinutes(-5),
+            $$"""{"repository":"shop/checkout",{{files}}}"""), Catalog);
+        Assert.Contains("after the impact began, so it cannot have caused it", Strategy(during, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ASharedManifestConcernsEveryComponentOfItsRepositoryAndDocsDoNot()
+    {
+        var lockFile = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddHours(-5),
+            """{"repository":"shop/checkout","files":["go.sum"]}"""), Catalog);
+        Assert.Contains("a dependency manifest shared by shop/checkout", Strategy(lockFile, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        var docs = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddHours(-5),
+            """{"repository":"shop/checkout","files":["docs/runbook.md"]}"""), Catalog);
+        Assert.Equal(0, Strategy(docs, LinkScorer.ComponentStrategy).Score);
+    }
+
+    [Fact]
+    public void AnInvestigationNamingOnlyAServiceLooksFromEachOfItsComponents()
+    {
+        var byService = new Investigation { Id = Guid.NewGuid(), Title = "Payments failing", ServiceAffected = "payments", DetectedAt = Detected, StartedAt = Detected.AddMinutes(-10) };
+        var db = Scorer.Assess(byService, Ev(EventSource.Metrics, "metric_anomaly", Detected.AddMinutes(-5), """{"service":"payments-db"}"""), Catalog);
+        Assert.Equal(0.9, Strategy(db, LinkScorer.ComponentStrategy).Score);
+        Assert.Contains("a component of the affected service payments", Strategy(db, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        var search = new Investigation { Id = Guid.NewGuid(), Title = "Search down", ServiceAffected = "search", DetectedAt = Detected };
+        var only = Scorer.Assess(search, Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"service":"search-api"}"""), Catalog);
+        Assert.Equal(1, Strategy(only, LinkScorer.ComponentStrategy).Score);
     }
 }

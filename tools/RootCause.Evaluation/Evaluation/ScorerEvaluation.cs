@@ -5,7 +5,8 @@ namespace RootCause.Evaluation.Evaluation;
 
 /// <summary>
 /// The fast mode: every (investigation, event) pair of each scenario through the pure
-/// <see cref="LinkScorer"/>, in memory, with the default linker options. It shows what the scorer
+/// <see cref="LinkScorer"/>, in memory, with the default linker options (a commit's deployment is looked
+/// up among the scenario's events, as the linker looks it up among the stored ones). It shows what the scorer
 /// decides given the final state of the investigations; it does not exercise ingest order,
 /// retro-linking or the linker's own decisions, which the pipeline mode does.
 /// </summary>
@@ -14,7 +15,7 @@ public static class ScorerEvaluation
     /// <summary>Any fixed time works: the scorer only compares times within a scenario.</summary>
     private static readonly DateTimeOffset Reference = new(2026, 1, 5, 14, 0, 0, TimeSpan.Zero);
 
-    public static EvaluationResults Run(IReadOnlyList<CorpusScenario> scenarios, CorpusCatalog catalog, LinkerOptions? options = null)
+    public static EvaluationResults Run(IReadOnlyList<CorpusScenario> scenarios, CorpusCatalog catalog, LinkerOptions? options = null, TextWriter? details = null)
     {
         var started = TimeProvider.System.GetTimestamp();
         var scorer = new LinkScorer(options ?? new LinkerOptions());
@@ -26,12 +27,16 @@ public static class ScorerEvaluation
             var investigations = scenario.Investigations
                 .Select(inv => (Key: EvaluationResults.InvestigationKey(scenario, inv.Key), Record: Anchoring.Investigation(inv, Guid.NewGuid(), detection)))
                 .ToList();
-            foreach (var corpusEvent in scenario.Events)
+            var anchored = scenario.Events.Select(e => Anchoring.Event(e, detection)).ToList();
+            for (var j = 0; j < scenario.Events.Count; j++)
             {
-                var ev = Anchoring.Event(corpusEvent, detection);
+                var corpusEvent = scenario.Events[j];
+                var ev = anchored[j];
+                // As the linker does: a commit's deployment is looked up among the stored events.
+                var facts = DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog.Catalog), anchored, catalog.Catalog);
                 foreach (var (key, investigation) in investigations)
                 {
-                    var assessment = scorer.Assess(investigation, ev, catalog.Catalog);
+                    var assessment = scorer.Assess(investigation, ev, facts, catalog.Catalog);
                     var status = assessment.Decision switch
                     {
                         LinkDecision.Link => LinkStatus.Linked,
@@ -39,6 +44,14 @@ public static class ScorerEvaluation
                         _ => LinkStatus.Unlinked,
                     };
                     outcomes.Add(new PairOutcome(scenario.Id, corpusEvent.Key, corpusEvent.Source, key, status, assessment.Confidence));
+                    var truth = scenario.GroundTruth.Any(t => t.Event == corpusEvent.Key && EvaluationResults.InvestigationKey(scenario, t.Investigation) == key);
+                    if (details is not null && truth != (status == LinkStatus.Linked) && (truth || status != LinkStatus.Unlinked))
+                    {
+                        // One line per wrong or missed auto-link: what it was, what the scorer said and why.
+                        details.WriteLine(string.Join('\t', truth ? "missed" : "wrong", scenario.Id, corpusEvent.Key, corpusEvent.Role, corpusEvent.EventType,
+                            key, status, assessment.Confidence.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture),
+                            string.Join(" | ", assessment.Strategies.Select(st => $"{st.Strategy} {st.Score:0.00}: {st.Reason}"))));
+                    }
                 }
             }
         }
