@@ -12,7 +12,7 @@ namespace RootCause.Linking;
 /// </summary>
 [StatelessWorker]
 [GrainType("link-scoring")]
-public sealed class LinkScoringGrain(LinkerOptions options) : Grain, ILinkScoringGrain
+public sealed class LinkScoringGrain(LinkerOptions options, IServiceProvider services) : Grain, ILinkScoringGrain
 {
     private readonly LinkScorer _scorer = new(options);
     private ServiceCatalog? _catalog;
@@ -29,6 +29,12 @@ public sealed class LinkScoringGrain(LinkerOptions options) : Grain, ILinkScorin
         {
             _catalog = new ServiceCatalog(snapshot);
         }
-        return _scorer.Assess(investigation, ev, _catalog);
+        var facts = EventFacts.From(ev, _catalog);
+        // As the linker does: a commit's deployment comes from the stored events, when this silo has an index.
+        if (services.GetService(typeof(RootCause.Search.ISearchIndex)) is RootCause.Search.ISearchIndex index)
+        {
+            facts = DeploymentLookup.WithDeployment(facts, index, _catalog);
+        }
+        return _scorer.Assess(investigation, ev, facts, _catalog);
     }
 }

@@ -1,10 +1,13 @@
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using RootCause.Catalog;
 using RootCause.Common;
+using RootCause.Database;
 using RootCause.Events;
 using RootCause.Hosting;
 using RootCause.Investigations;
+using RootCause.Search;
 
 namespace RootCause.Linking;
 
@@ -20,12 +23,15 @@ namespace RootCause.Linking;
 [GrainType("linker")]
 public sealed class LinkerGrain(
     InvestigationRegistry registry,
+    ISearchIndex index,
+    ChangeFeed feed,
     LinkerOptions options,
     LinkerMetrics metrics,
     TimeProvider time,
     ILogger<LinkerGrain> logger) : Grain, ILinkerGrain
 {
     private static readonly TimeSpan CatalogRefresh = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan IndexWait = TimeSpan.FromSeconds(10);
 
     private readonly LinkScorer _scorer = new(options);
     private ServiceCatalog? _catalog;
@@ -57,19 +63,25 @@ public sealed class LinkerGrain(
         }
         var catalog = await CatalogAsync();
         var facts = EventFacts.From(ev, catalog);
-        var candidates = ev.DeletedAt is null ? registry.CandidatesFor(facts, ev.Tags, catalog) : [];
-        var assessments = new List<LinkAssessment>();
-        foreach (var investigation in candidates)
+        var deploysCommit = facts.Kind == EventKind.Deployment && facts.Sha is not null;
+        if ((facts.Kind == EventKind.Commit && facts.Sha is not null) || deploysCommit)
         {
-            var assessment = _scorer.Assess(investigation, ev, facts, catalog);
-            // Pairs that score nothing are not stored, unless the event holds a link record to drop.
-            if (assessment.Decision != LinkDecision.None || ev.Links.Any(l => l.InvestigationId == investigation.Id))
+            // A commit and its deployment meet in the search index: each waits until the index shows
+            // everything committed before it is handled, so whichever comes second sees the first.
+            var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
+            if (!await index.WaitForHorizonAsync(target, IndexWait))
             {
-                assessments.Add(assessment);
+                throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; event {ev.Id} is linked again later.");
             }
+            facts = DeploymentLookup.WithDeployment(facts, index, catalog);
         }
+        var assessments = Assess(ev, facts, catalog, out var candidates);
         var applied = await eventGrain.ApplyAssessmentsAsync(assessments, markChecked: true);
         await CompleteInvestigationSidesAsync(GrainFactory, ev, assessments, applied);
+        if (deploysCommit)
+        {
+            await ReassessDeployedCommitsAsync(facts.Sha!, catalog);
+        }
 
         _events++;
         _candidates += candidates.Count;
@@ -90,6 +102,54 @@ public sealed class LinkerGrain(
         if (assessments.Count == 0)
         {
             logger.LogDebug("Linker: event {EventId} scored against {Candidates} candidate investigations; none links or suggests", ev.Id, candidates.Count);
+        }
+    }
+
+    /// <summary>The link and suggest assessments of an event against the registry's candidates (and of pairs it holds a record for).</summary>
+    private List<LinkAssessment> Assess(Event ev, EventFacts facts, ServiceCatalog catalog, out IReadOnlyList<Investigation> candidates)
+    {
+        candidates = ev.DeletedAt is null ? registry.CandidatesFor(facts, ev.Tags, catalog) : [];
+        var assessments = new List<LinkAssessment>();
+        foreach (var investigation in candidates)
+        {
+            var assessment = _scorer.Assess(investigation, ev, facts, catalog);
+            // Pairs that score nothing are not stored, unless the event holds a link record to drop.
+            if (assessment.Decision != LinkDecision.None || ev.Links.Any(l => l.InvestigationId == investigation.Id))
+            {
+                assessments.Add(assessment);
+            }
+        }
+        return assessments;
+    }
+
+    /// <summary>
+    /// A deployment changes what its commits mean (a commit deployed just before the impact is the
+    /// prime suspect): the commits with its sha already stored are scored again.
+    /// </summary>
+    private async Task ReassessDeployedCommitsAsync(string sha, ServiceCatalog catalog)
+    {
+        var hits = index.Search(new IndexQuery
+        {
+            Kind = IndexedKind.Event,
+            Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.LinkKeys] = ["s:" + sha], [SearchFields.Source] = ["git"] },
+            PerPage = 50,
+        }).Hits;
+        foreach (var hit in hits)
+        {
+            var commit = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
+            var facts = EventFacts.From(commit, catalog);
+            if (facts.Kind != EventKind.Commit)
+            {
+                continue;
+            }
+            facts = DeploymentLookup.WithDeployment(facts, index, catalog);
+            var assessments = Assess(commit, facts, catalog, out _);
+            var applied = await GrainFactory.GetGrain<IEventGrain>(commit.Id).ApplyAssessmentsAsync(assessments, markChecked: false);
+            await CompleteInvestigationSidesAsync(GrainFactory, commit, assessments, applied);
+            foreach (var assessment in assessments)
+            {
+                LogDecision(logger, metrics, "deployment", assessment);
+            }
         }
     }
 

@@ -62,7 +62,7 @@ public sealed class RetroLinkerGrain(
         var suggested = 0;
         await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (ev, _) =>
         {
-            var assessment = _scorer.Assess(investigation, ev, catalog);
+            var assessment = _scorer.Assess(investigation, ev, DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog), index, catalog), catalog);
             var known = ev.Links.Any(l => l.InvestigationId == investigation.Id) || investigation.EventIds.Contains(ev.Id);
             if (assessment.Decision == LinkDecision.None && !known)
             {
