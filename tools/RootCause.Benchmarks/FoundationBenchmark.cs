@@ -138,7 +138,7 @@ public static class FoundationBenchmark
                 Func<Task> grain = () => phases.RunAsync(results.IngestEvent, first, count, concurrency, async i =>
                 {
                     var draft = events[i];
-                    var result = await grains.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft);
+                    var result = await grains.GetGrain<IEventGrain>(EventKeys.For(draft)).IngestAsync(draft);
                     if (!result.Created)
                     {
                         throw new InvalidOperationException($"Event {result.Event.Id} already existed: the workload repeated a source id.");

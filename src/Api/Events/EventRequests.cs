@@ -22,6 +22,10 @@ public sealed record EventRequest
     public JsonElement? Metadata { get; init; }
     /// <summary>On PUT: the version you read, unless you send If-Match.</summary>
     public long? Version { get; init; }
+    /// <summary>On POST: names the occurrence across routes (e.g. commit:&lt;sha&gt;), so its reports fold into one event.</summary>
+    public string? DedupKey { get; init; }
+    /// <summary>On POST: the route this report came by (e.g. github_push, git_poll); kept in the event's references.</summary>
+    public string? Via { get; init; }
 
     internal EventDraft ToDraft(DateTimeOffset now)
     {
@@ -53,6 +57,8 @@ public sealed record EventRequest
             Data = data,
             Metadata = metadata,
             Tags = Tags ?? [],
+            DedupKey = DedupKey,
+            Via = Via,
         };
     }
 

@@ -34,7 +34,7 @@ public static class EventsApi
         EventRequest request, IGrainFactory grains, TimeProvider time, HttpContext context)
     {
         var draft = request.ToDraft(time.GetUtcNow());
-        var result = await Grain(grains, EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft);
+        var result = await Grain(grains, EventKeys.For(draft)).IngestAsync(draft);
         context.Response.Headers.ETag = ETags.Format(result.Event.Version);
         return result.Created
             ? TypedResults.Created($"/api/events/{result.Event.Id}", result.Event)

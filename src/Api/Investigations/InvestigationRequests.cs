@@ -77,6 +77,34 @@ public sealed record NoteRequest
 public sealed record LinkEventRequest
 {
     public Guid? EventId { get; init; }
+    /// <summary>Who decided (recorded on the link); "api" when absent.</summary>
+    public string? DecidedBy { get; init; }
+    /// <summary>Why, in a sentence (optional, recorded on the link).</summary>
+    public string? Note { get; init; }
+}
+
+/// <summary>The body of accepting or rejecting a suggestion (optional).</summary>
+public sealed record LinkDecisionRequest
+{
+    public string? DecidedBy { get; init; }
+    public string? Note { get; init; }
+
+    internal const int MaxDecidedByLength = 200;
+    internal const int MaxNoteLength = 2000;
+
+    internal static void Validate(string? decidedBy, string? note)
+    {
+        var errors = new ValidationErrors();
+        if (decidedBy is { Length: > MaxDecidedByLength })
+        {
+            errors.Add("decided_by", $"decided_by must be at most {MaxDecidedByLength} characters.");
+        }
+        if (note is { Length: > MaxNoteLength })
+        {
+            errors.Add("note", $"note must be at most {MaxNoteLength} characters.");
+        }
+        errors.ThrowIfAny();
+    }
 }
 
 public sealed record RelateRequest

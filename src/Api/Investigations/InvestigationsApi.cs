@@ -31,6 +31,11 @@ public static class InvestigationsApi
         group.MapPost("/{id:guid}/link-event", LinkEventAsync).WithSummary("Link an event (both sides record it)");
         group.MapDelete("/{id:guid}/unlink-event/{eventId:guid}", UnlinkEventAsync).WithSummary("Remove an event link");
         group.MapGet("/{id:guid}/events", GetEventsAsync).WithSummary("The linked events, by timestamp");
+        group.MapGet("/{id:guid}/suggestions", GetSuggestionsAsync)
+            .WithSummary("Events the linker suggests for this investigation, waiting for a decision (paged, from the search index)")
+            .Produces<IReadOnlyList<Event>>(StatusCodes.Status200OK, "application/json");
+        group.MapPost("/{id:guid}/suggestions/{eventId:guid}/accept", AcceptSuggestionAsync).WithSummary("Accept a suggestion: the event is linked, and the decision recorded");
+        group.MapPost("/{id:guid}/suggestions/{eventId:guid}/reject", RejectSuggestionAsync).WithSummary("Reject a suggestion: recorded, and never suggested again");
         group.MapPost("/{id:guid}/related", RelateAsync).WithSummary("Relate another investigation (both sides record it)");
         group.MapDelete("/{id:guid}/related/{otherId:guid}", UnrelateAsync).WithSummary("Remove a relation");
         group.MapGet("/{id:guid}/explain", ExplainAsync)
@@ -88,11 +93,39 @@ public static class InvestigationsApi
     private static async Task<Ok<Investigation>> LinkEventAsync(Guid id, LinkEventRequest request, IGrainFactory grains, HttpContext context)
     {
         var eventId = request.EventId ?? throw new ValidationFailedException("event_id", "event_id is required.");
-        return WithETag(context, await Grain(grains, id).LinkEventAsync(eventId));
+        LinkDecisionRequest.Validate(request.DecidedBy, request.Note);
+        return WithETag(context, await Grain(grains, id).LinkEventAsync(eventId, request.DecidedBy, request.Note));
     }
 
-    private static async Task<Ok<Investigation>> UnlinkEventAsync(Guid id, Guid eventId, IGrainFactory grains, HttpContext context) =>
-        WithETag(context, await Grain(grains, id).UnlinkEventAsync(eventId));
+    private static async Task<Ok<Investigation>> UnlinkEventAsync(Guid id, Guid eventId, IGrainFactory grains, HttpContext context,
+        [FromQuery(Name = "decided_by")] string? decidedBy = null, [FromQuery(Name = "note")] string? note = null)
+    {
+        LinkDecisionRequest.Validate(decidedBy, note);
+        return WithETag(context, await Grain(grains, id).UnlinkEventAsync(eventId, decidedBy, note));
+    }
+
+    private static async Task<IResult> GetSuggestionsAsync(Guid id, IGrainFactory grains, HttpContext context, RootCause.Search.ISearchIndex index)
+    {
+        _ = await Grain(grains, id).GetAsync() ?? throw new NotFoundException("investigation", id.ToString());
+        return QueryEndpoints.EventPage(context, index, new Dictionary<string, IReadOnlyList<string>>
+        {
+            [RootCause.Search.SearchFields.SuggestedFor] = [id.ToString("D")],
+        });
+    }
+
+    private static async Task<Ok<Investigation>> AcceptSuggestionAsync(Guid id, Guid eventId, IGrainFactory grains, HttpContext context,
+        LinkDecisionRequest? request = null)
+    {
+        LinkDecisionRequest.Validate(request?.DecidedBy, request?.Note);
+        return WithETag(context, await Grain(grains, id).LinkEventAsync(eventId, request?.DecidedBy, request?.Note, onlyIfSuggested: true));
+    }
+
+    private static async Task<Ok<Investigation>> RejectSuggestionAsync(Guid id, Guid eventId, IGrainFactory grains, HttpContext context,
+        LinkDecisionRequest? request = null)
+    {
+        LinkDecisionRequest.Validate(request?.DecidedBy, request?.Note);
+        return WithETag(context, await Grain(grains, id).RejectSuggestionAsync(eventId, request?.DecidedBy, request?.Note));
+    }
 
     private static async Task<Ok<IReadOnlyList<Event>>> GetEventsAsync(Guid id, IGrainFactory grains)
     {

@@ -98,6 +98,7 @@ public static class QueryEndpoints
             [SearchFields.Tags] = p.List("tag"),
             [SearchFields.InvestigationIds] = p.GuidList("investigation_id"),
             [SearchFields.EventComponents] = p.List("component"),
+            [SearchFields.SuggestedFor] = p.GuidList("suggested_for"),
         },
         IncludeDeleted = p.Bool("include_deleted"),
     };
@@ -121,7 +122,7 @@ public static class QueryEndpoints
     public static void MapEventQueries(RouteGroupBuilder group)
     {
         group.MapGet("/", (HttpContext context, ISearchIndex index) => List(Events, context, index))
-            .WithSummary("List events (filters source, severity, event_type, tag, investigation_id, component, include_deleted; sort; page, per_page)")
+            .WithSummary("List events (filters source, severity, event_type, tag, investigation_id, component, suggested_for, include_deleted; sort; page, per_page)")
             .Produces<IReadOnlyList<Event>>(StatusCodes.Status200OK, "application/json");
         group.MapGet("/search", (HttpContext context, ISearchIndex index) => Search(Events, context, index))
             .WithSummary("Full-text search over event type, tags and the text of data and metadata")
@@ -212,6 +213,16 @@ public static class QueryEndpoints
         }
 
         public IReadOnlyDictionary<string, long> Build() => _items;
+    }
+
+    /// <summary>One page of events for <paramref name="filters"/>, with the list's paging and sort parameters and headers.</summary>
+    internal static IResult EventPage(HttpContext context, ISearchIndex index, IReadOnlyDictionary<string, IReadOnlyList<string>> filters)
+    {
+        var p = new QueryParams(context.Request);
+        var (page, perPage) = p.Paging();
+        var query = new IndexQuery { Kind = IndexedKind.Event, Filters = filters, Sort = p.Sort(EventSorts, NewestEventsFirst), Page = page, PerPage = perPage };
+        p.ThrowIfAny();
+        return ListResult(context, index.Search(query));
     }
 
     private static IResult ListResult(HttpContext context, SearchPage page)

@@ -13,10 +13,23 @@ namespace RootCause.Events;
 public static class EventKeys
 {
     private const string Namespace = "rootcause:event:v1";
+    private const string DedupNamespace = "rootcause:event-dedup:v1";
 
-    public static Guid IdFor(EventSource source, string sourceId)
+    /// <summary>
+    /// The id of the grain a draft belongs to: from its dedup key when it has one (so reports of one
+    /// occurrence under different source ids meet on one grain), else from its source id.
+    /// </summary>
+    public static Guid For(EventDraft draft) =>
+        string.IsNullOrWhiteSpace(draft.DedupKey) ? IdFor(draft.Source, draft.SourceId) : IdForDedupKey(draft.Source, draft.DedupKey.Trim());
+
+    /// <summary>The id of the event that reports with this dedup key fold into.</summary>
+    public static Guid IdForDedupKey(EventSource source, string dedupKey) => Hash(DedupNamespace, source, dedupKey);
+
+    public static Guid IdFor(EventSource source, string sourceId) => Hash(Namespace, source, sourceId);
+
+    private static Guid Hash(string space, EventSource source, string key)
     {
-        var name = $"{Namespace}\n{RootCauseJson.Name(source)}\n{sourceId}";
+        var name = $"{space}\n{RootCauseJson.Name(source)}\n{key}";
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(name), hash);
         var bytes = hash[..16];

@@ -1,3 +1,5 @@
+using RootCause.Linking;
+
 namespace RootCause.Events;
 
 /// <summary>
@@ -18,6 +20,20 @@ public interface IEventGrain : IGrainWithGuidKey
 
     Task<Event> RestoreAsync();
 
-    /// <summary>Records (or removes) a link to an investigation. Called by the investigation. Idempotent.</summary>
-    Task<Event> SetInvestigationLinkAsync(Guid investigationId, bool linked);
+    /// <summary>
+    /// Records an engineer's decision about the pair (linked, unlinked or rejected) with who made it.
+    /// Called by the investigation, which keeps its own side. With <paramref name="onlyIfSuggested"/>, a
+    /// decision on a pair that is not a pending suggestion (and not already decided the same way) is
+    /// refused with a conflict. Idempotent.
+    /// </summary>
+    Task<Event> DecideLinkAsync(Guid investigationId, EventLinkStatus status, string decidedBy, string? note = null, bool onlyIfSuggested = false);
+
+    /// <summary>
+    /// Applies the linker's assessments of this event against some investigations: each pair becomes
+    /// linked, suggested or is dropped as its decision says, except pairs an engineer decided, which
+    /// keep their status and only refresh their reasons. With <paramref name="markChecked"/>, also
+    /// records that the linker has evaluated the event. Returns the event and the investigations
+    /// whose link status (linked or not) changed.
+    /// </summary>
+    Task<LinkApplication> ApplyAssessmentsAsync(IReadOnlyList<LinkAssessment> assessments, bool markChecked);
 }

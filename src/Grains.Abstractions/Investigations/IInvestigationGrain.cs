@@ -35,11 +35,26 @@ public interface IInvestigationGrain : IGrainWithGuidKey
 
     Task<IReadOnlyList<Note>> GetNotesAsync();
 
-    /// <summary>Links an event; the event records the investigation too. Idempotent.</summary>
-    Task<Investigation> LinkEventAsync(Guid eventId);
+    /// <summary>
+    /// Links an event by an engineer's decision (a manual link, or an accepted suggestion when
+    /// <paramref name="onlyIfSuggested"/>); the event records the link and who decided. Idempotent.
+    /// </summary>
+    Task<Investigation> LinkEventAsync(Guid eventId, string? decidedBy = null, string? note = null, bool onlyIfSuggested = false);
 
-    /// <summary>Removes a link on both sides. Idempotent.</summary>
-    Task<Investigation> UnlinkEventAsync(Guid eventId);
+    /// <summary>Removes a link on both sides; the event records the decision, so the linker never links the pair again. Idempotent.</summary>
+    Task<Investigation> UnlinkEventAsync(Guid eventId, string? decidedBy = null, string? note = null);
+
+    /// <summary>Rejects a pending suggestion: recorded on the event, never suggested again. Idempotent.</summary>
+    Task<Investigation> RejectSuggestionAsync(Guid eventId, string? decidedBy = null, string? note = null);
+
+    /// <summary>The linker's side of a link: adds or removes the event id here without calling the event. Idempotent.</summary>
+    Task SetEventLinkAsync(Guid eventId, bool linked);
+
+    /// <summary>Records that retro-linking ran for the fields digested as <paramref name="linkingKey"/>; ignored if they changed since.</summary>
+    Task MarkRetroLinkedAsync(string linkingKey);
+
+    /// <summary>The digest of the fields that decide which events this investigation can absorb, and whether retro-linking ran for it.</summary>
+    Task<(string Key, bool Done)> GetLinkingKeyAsync();
 
     /// <summary>Relates two investigations, on both sides. Idempotent.</summary>
     Task<Investigation> RelateAsync(Guid otherInvestigationId);

@@ -28,6 +28,11 @@ public sealed record Investigation
     [Id(21)] public DateTimeOffset? DeletedAt { get; init; }
     [Id(22)] public long Version { get; init; }
     [Id(23)] public int NoteCount { get; init; }
+    /// <summary>
+    /// When the linker last scored existing events against this investigation's current component,
+    /// service, times and tags (retro-linking); null while that is still pending.
+    /// </summary>
+    [Id(24)] public DateTimeOffset? RetroLinkedAt { get; init; }
 }
 
 /// <summary>

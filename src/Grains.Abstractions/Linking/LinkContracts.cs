@@ -67,6 +67,12 @@ public sealed record LinkerOptions
 
     /// <summary>Commits and CI runs take effect when deployed, possibly days later: their look-back is longer.</summary>
     [Id(9)] public TimeSpan ChangeLookBack { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>Whether investigations that were created or whose linking fields changed are scored against existing events.</summary>
+    [Id(10)] public bool RetroLinking { get; init; } = true;
+
+    /// <summary>Most events one retro-linking run scores (the most recent first within each lookup).</summary>
+    [Id(11)] public int RetroLinkMaxEvents { get; init; } = 10_000;
 }
 
 /// <summary>Scores investigation/event pairs on the silo that is asked (a stateless worker).</summary>
@@ -76,3 +82,53 @@ public interface ILinkScoringGrain : IGrainWithIntegerKey
     /// <summary>Every strategy's sub-score and reason for one pair, whether it is linked or not.</summary>
     Task<LinkAssessment> AssessAsync(Guid investigationId, Guid eventId);
 }
+
+/// <summary>Where an event stands with one investigation.</summary>
+public enum EventLinkStatus
+{
+    /// <summary>Linked: by the linker above the auto-link threshold, by an accepted suggestion, or by hand.</summary>
+    Linked,
+    /// <summary>Between the thresholds: waits for an engineer to accept or reject it.</summary>
+    Suggested,
+    /// <summary>A suggestion an engineer rejected: the linker never suggests or links the pair again.</summary>
+    Rejected,
+    /// <summary>A link an engineer removed: the linker never links or suggests the pair again.</summary>
+    Unlinked,
+}
+
+/// <summary>
+/// One event/investigation pair's link record, kept on the event: its status, the assessment that
+/// led to it (confidence and every strategy's reason), and who decided it and when.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("rc.EventLink")]
+public sealed record EventLink
+{
+    [Id(0)] public required Guid InvestigationId { get; init; }
+    [Id(1)] public EventLinkStatus Status { get; init; }
+    /// <summary>The confidence of the last assessment, in [0, 1]; null for a link made by hand without one.</summary>
+    [Id(2)] public double? Confidence { get; init; }
+    [Id(3)] public string Summary { get; init; } = "";
+    [Id(4)] public IReadOnlyList<StrategyScore> Strategies { get; init; } = [];
+    /// <summary><c>linker</c> for the linker's own decisions, else the engineer who decided.</summary>
+    [Id(5)] public string DecidedBy { get; init; } = LinkDeciders.Linker;
+    [Id(6)] public DateTimeOffset DecidedAt { get; init; }
+    /// <summary>When the assessment was computed.</summary>
+    [Id(7)] public DateTimeOffset? AssessedAt { get; init; }
+    /// <summary>An engineer's reason for an accept, reject or unlink, when given.</summary>
+    [Id(8)] public string? Note { get; init; }
+
+    /// <summary>A decision an engineer made, which the linker must never override.</summary>
+    public bool IsHumanDecision => DecidedBy != LinkDeciders.Linker;
+}
+
+public static class LinkDeciders
+{
+    /// <summary>The <see cref="EventLink.DecidedBy"/> of the linker's own decisions.</summary>
+    public const string Linker = "linker";
+}
+
+/// <summary>The outcome of <c>IEventGrain.ApplyAssessmentsAsync</c>: the event, and the investigations now linked to it (all of them).</summary>
+[GenerateSerializer, Immutable, Alias("rc.LinkApplication")]
+public sealed record LinkApplication(
+    [property: Id(0)] Events.Event Event,
+    [property: Id(1)] IReadOnlyList<Guid> Linked);

@@ -108,6 +108,13 @@ public interface ISearchIndex
     /// </summary>
     Task<bool> WaitForVisibleAsync(IndexedKind kind, Guid id, long version, TimeSpan timeout, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Completes once this silo's index reflects every transaction with an id below
+    /// <paramref name="horizon"/> (a change-sequence horizon, e.g. the xmax of a snapshot taken
+    /// now: then everything committed before now is searchable), or returns false after <paramref name="timeout"/>.
+    /// </summary>
+    Task<bool> WaitForHorizonAsync(ulong horizon, TimeSpan timeout, CancellationToken cancellationToken = default);
+
     IndexStatus Status { get; }
 
     /// <summary>Asks for a full rebuild from PostgreSQL; queries keep answering from the old index until it is done.</summary>
@@ -147,6 +154,14 @@ public static class SearchFields
     public const string ParsedAt = "parsed_at";
     public const string LinkedAt = "linked_at";
     public const string EventSeverityRank = "event_severity_rank";
+    /// <summary>Investigations the event is a pending suggestion for.</summary>
+    public const string SuggestedFor = "suggested_for";
+    /// <summary>
+    /// What the linker looks events up by, lower-cased and prefixed: <c>c:</c> a component or service
+    /// name found anywhere the linker reads one (top level, labels, attributes, resource),
+    /// <c>r:</c> a repository, <c>p:</c> a pipeline.
+    /// </summary>
+    public const string LinkKeys = "link_keys";
 
     /// <summary>Sorting by relevance (searches only).</summary>
     public const string Score = "_score";

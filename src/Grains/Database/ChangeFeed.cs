@@ -33,6 +33,20 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
         ORDER BY c.txid, c.seq
         """;
 
+    // The same read restricted to some state names (e.g. only investigations).
+    private static readonly string FilteredReadSql = ReadSql.Replace(
+        "AND (txid > @horizon OR seq > @after_seq)", "AND (txid > @horizon OR seq > @after_seq)\n              AND grain_type = ANY(@types)", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The xmax of a snapshot taken now: every transaction that committed before this call has an
+    /// id below it, so a reader whose horizon has reached it has seen all of them.
+    /// </summary>
+    public async Task<ulong> SnapshotXmaxAsync(CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand("SELECT pg_snapshot_xmax(pg_current_snapshot())");
+        return (ulong)(await command.ExecuteScalarAsync(ct))!;
+    }
+
     /// <summary>
     /// Reads the changes of transactions with xid at or above <paramref name="horizon"/> that have
     /// ended; same as <see cref="ReadAsync(ChangeCursor, int, CancellationToken)"/> from
@@ -47,11 +61,18 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
     /// together with whatever was derived from the rows (the search index commits it with the index),
     /// and pass it to the next call: no row is returned twice, and none is skipped.
     /// </summary>
-    public async Task<ChangeBatch> ReadAsync(ChangeCursor cursor, int maxRows, CancellationToken ct)
+    public Task<ChangeBatch> ReadAsync(ChangeCursor cursor, int maxRows, CancellationToken ct) => ReadAsync(cursor, maxRows, null, ct);
+
+    /// <summary>The same, returning only changes of the state names in <paramref name="grainTypes"/> (all when null); the cursor still moves over the others.</summary>
+    public async Task<ChangeBatch> ReadAsync(ChangeCursor cursor, int maxRows, IReadOnlyCollection<string>? grainTypes, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxRows, 1);
 
-        await using var command = dataSource.CreateCommand(ReadSql);
+        await using var command = dataSource.CreateCommand(grainTypes is null ? ReadSql : FilteredReadSql);
+        if (grainTypes is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string[]>("types", NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. grainTypes] });
+        }
         command.Parameters.Add(new NpgsqlParameter<ulong>("horizon", NpgsqlDbType.Xid8) { TypedValue = cursor.Horizon });
         command.Parameters.Add(new NpgsqlParameter<long>("after_seq", NpgsqlDbType.Bigint) { TypedValue = cursor.AfterSeq });
         // One extra row tells whether the page was truncated.

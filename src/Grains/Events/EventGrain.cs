@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Storage;
 using RootCause.Common;
+using RootCause.Hosting;
+using RootCause.Linking;
 
 namespace RootCause.Events;
 
@@ -46,9 +48,10 @@ public sealed class EventGrain : Grain, IEventGrain
         var id = this.GetPrimaryKey();
         var now = _time.GetUtcNow();
         var valid = EventRules.Validate(draft, now);
-        if (EventKeys.IdFor(draft.Source, valid.SourceId) != id)
+        if (EventKeys.For(draft with { SourceId = valid.SourceId }) != id)
         {
-            throw new ValidationFailedException("source_id", "The event was sent to a grain that does not match its (source, source_id).");
+            throw new ValidationFailedException(string.IsNullOrWhiteSpace(draft.DedupKey) ? "source_id" : "dedup_key",
+                "The event was sent to a grain that does not match its (source, dedup_key or source_id).");
         }
         var created = EventState.Ingested(draft, valid, now);
         if (!_loaded)
@@ -60,6 +63,7 @@ public sealed class EventGrain : Grain, IEventGrain
                 await _storage.WriteStateAsync(StateName, this.GetGrainId(), first);
                 _stored = first;
                 _loaded = true;
+                await HandOffAsync(now);
                 return new IngestResult(State.ToEvent(), Created: true);
             }
             catch (InconsistentStateException)
@@ -70,11 +74,47 @@ public sealed class EventGrain : Grain, IEventGrain
         }
         if (State.Exists)
         {
+            await FoldReportAsync(valid.SourceId, EventState.Via(draft), now);
+            if (State.LinkerCheckedAt is null)
+            {
+                // Stored but never evaluated: the first hand-off may have been lost (the silo died
+                // between the write and the publish, or the publish failed and the caller retried).
+                // Handing off again is harmless: the linker is idempotent.
+                await HandOffAsync(now);
+            }
             return new IngestResult(State.ToEvent(), Created: false);
         }
         // Loaded and absent (e.g. read by a GET before): an ordinary write with the ETag read.
         await SaveAsync(created);
+        await HandOffAsync(now);
         return new IngestResult(State.ToEvent(), Created: true);
+    }
+
+    /// <summary>
+    /// Publishes the event to the linker's durable stream. It returns once the message is stored in
+    /// PostgreSQL, so the ingest acknowledges only what the linker is sure to receive.
+    /// </summary>
+    private Task HandOffAsync(DateTimeOffset ingestedAt)
+    {
+        var id = State.Id;
+        return this.GetStreamProvider(StreamRegistration.ProviderName)
+            .GetStream<EventIngested>(StreamId.Create(LinkerStreams.EventsNamespace, LinkerStreams.PartitionOf(id)))
+            .OnNextAsync(new EventIngested(id, ingestedAt));
+    }
+
+    /// <summary>
+    /// A second report of a stored occurrence keeps its reference (another source id or another
+    /// route) unless it is already known; identical redeliveries write nothing.
+    /// </summary>
+    private async Task FoldReportAsync(string sourceId, string? via, DateTimeOffset now)
+    {
+        var references = State.References ?? [];
+        if (references.Count >= EventRules.MaxReferences || references.Any(r => r.SourceId == sourceId && r.Via == via))
+        {
+            return;
+        }
+        await SaveAsync(s => (s.References ??= []).Add(new EventReference(sourceId, via, now)));
+        _logger.LogInformation("Event {EventId} folded a second report: source id {SourceId} via {Via}", State.Id, sourceId, via ?? "(unnamed)");
     }
 
     public async Task<Event?> GetAsync(bool includeDeleted = false)
@@ -124,30 +164,119 @@ public sealed class EventGrain : Grain, IEventGrain
         return State.ToEvent();
     }
 
-    public async Task<Event> SetInvestigationLinkAsync(Guid investigationId, bool linked)
+    public async Task<Event> DecideLinkAsync(Guid investigationId, EventLinkStatus status, string decidedBy, string? note = null, bool onlyIfSuggested = false)
     {
-        // Linking needs a live event; unlinking works on a soft-deleted one too.
-        await EnsureExistsAsync(includeDeleted: !linked);
-        var ids = State.InvestigationIds ?? [];
-        if (linked != ids.Contains(investigationId))
+        // Linking needs a live event; the other decisions work on a soft-deleted one too.
+        await EnsureExistsAsync(includeDeleted: status != EventLinkStatus.Linked);
+        var existing = State.Links?.Find(l => l.InvestigationId == investigationId);
+        if (existing is not null && existing.Status == status && existing.IsHumanDecision)
         {
-            var now = _time.GetUtcNow();
-            await SaveAsync(s =>
-            {
-                var list = s.InvestigationIds ??= [];
-                if (linked)
-                {
-                    list.Add(investigationId);
-                    s.LinkedAt ??= now;
-                }
-                else
-                {
-                    list.Remove(investigationId);
-                }
-            });
-            _logger.LogDebug("Event {EventId} {Change} investigation {InvestigationId}", State.Id, linked ? "linked to" : "unlinked from", investigationId);
+            return State.ToEvent(); // already decided this way
         }
+        if (onlyIfSuggested && existing?.Status != EventLinkStatus.Suggested)
+        {
+            throw new StateConflictException("event_id",
+                $"Event {State.Id} is not a pending suggestion for investigation {investigationId} (it is {(existing is null ? "not assessed as one" : RootCauseJson.Name(existing.Status))}).");
+        }
+        var now = _time.GetUtcNow();
+        var decided = (existing ?? new EventLink { InvestigationId = investigationId }) with
+        {
+            Status = status,
+            DecidedBy = decidedBy,
+            DecidedAt = now,
+            Note = note,
+        };
+        await SaveAsync(s =>
+        {
+            var links = s.Links ??= [];
+            links.RemoveAll(l => l.InvestigationId == investigationId);
+            links.Add(decided);
+            SetLinked(s, investigationId, status == EventLinkStatus.Linked, now);
+        });
+        _logger.LogInformation("Link decision: event {EventId} {Status} for investigation {InvestigationId} by {DecidedBy}",
+            State.Id, RootCauseJson.Name(status), investigationId, decidedBy);
         return State.ToEvent();
+    }
+
+    public async Task<LinkApplication> ApplyAssessmentsAsync(IReadOnlyList<LinkAssessment> assessments, bool markChecked)
+    {
+        await EnsureExistsAsync(includeDeleted: true);
+        var now = _time.GetUtcNow();
+        var next = State.CloneState();
+        var links = next.Links ??= [];
+        var changed = false;
+        var live = next.DeletedAt is null;
+        foreach (var assessment in assessments)
+        {
+            var existing = links.Find(l => l.InvestigationId == assessment.InvestigationId);
+            if (existing is { IsHumanDecision: true })
+            {
+                continue; // an engineer's decision stands
+            }
+            EventLinkStatus? status = !live ? null : assessment.Decision switch
+            {
+                LinkDecision.Link => EventLinkStatus.Linked,
+                LinkDecision.Suggest => EventLinkStatus.Suggested,
+                _ => null,
+            };
+            if (status is null)
+            {
+                if (existing is not null)
+                {
+                    links.Remove(existing);
+                    SetLinked(next, assessment.InvestigationId, false, now);
+                    changed = true;
+                }
+                continue;
+            }
+            if (existing is not null && existing.Status == status && existing.Confidence == assessment.Confidence && existing.Summary == assessment.Summary)
+            {
+                continue; // the same decision for the same reasons: nothing to write
+            }
+            if (existing is not null)
+            {
+                links.Remove(existing);
+            }
+            links.Add(new EventLink
+            {
+                InvestigationId = assessment.InvestigationId,
+                Status = status.Value,
+                Confidence = assessment.Confidence,
+                Summary = assessment.Summary,
+                Strategies = assessment.Strategies,
+                DecidedBy = LinkDeciders.Linker,
+                DecidedAt = existing?.Status == status ? existing.DecidedAt : now,
+                AssessedAt = now,
+            });
+            SetLinked(next, assessment.InvestigationId, status == EventLinkStatus.Linked, now);
+            changed = true;
+        }
+        if (markChecked && next.LinkerCheckedAt is null)
+        {
+            next.LinkerCheckedAt = now;
+            changed = true;
+        }
+        if (changed)
+        {
+            next.Version = State.Version + 1;
+            await SaveAsync(next);
+        }
+        var linked = assessments.Select(a => a.InvestigationId).Where(i => State.InvestigationIds?.Contains(i) == true).ToArray();
+        return new LinkApplication(State.ToEvent(), linked);
+    }
+
+    private static void SetLinked(EventState state, Guid investigationId, bool linked, DateTimeOffset now)
+    {
+        var ids = state.InvestigationIds ??= [];
+        if (linked && !ids.Contains(investigationId))
+        {
+            ids.Add(investigationId);
+            state.LinkedAt ??= now;
+        }
+        else if (!linked)
+        {
+            ids.Remove(investigationId);
+        }
     }
 
     /// <summary>Applies a change to a copy, persists it, and only then makes it the grain's state.</summary>

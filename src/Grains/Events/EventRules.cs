@@ -8,6 +8,11 @@ public static class EventRules
     public const int MaxSourceIdLength = 512;
     public const int MaxEventTypeLength = 100;
     public const int MaxJsonBytes = 256 * 1024;
+    public const int MaxDedupKeyLength = 512;
+    public const int MaxViaLength = 64;
+
+    /// <summary>How many distinct reports an event keeps; later ones still fold into it, unrecorded.</summary>
+    public const int MaxReferences = 50;
 
     public sealed record Checked(string SourceId, string EventType, string Data, string Metadata, IReadOnlyList<string> Tags);
 
@@ -16,6 +21,14 @@ public static class EventRules
         var errors = new ValidationErrors();
         errors.Defined("source", draft.Source);
         var sourceId = errors.Required("source_id", draft.SourceId, MaxSourceIdLength);
+        if (draft.DedupKey is { } dedupKey && (dedupKey.Length > MaxDedupKeyLength || (dedupKey.Length > 0 && string.IsNullOrWhiteSpace(dedupKey))))
+        {
+            errors.Add("dedup_key", $"dedup_key must be non-blank and at most {MaxDedupKeyLength} characters.");
+        }
+        if (draft.Via is { } via && (via.Length > MaxViaLength || via.Any(char.IsWhiteSpace)))
+        {
+            errors.Add("via", $"via must be a name without whitespace of at most {MaxViaLength} characters (e.g. github_push, git_poll).");
+        }
         var result = ValidateFields(errors, draft.EventType, draft.Timestamp, draft.Severity, draft.Data, draft.Metadata, draft.Tags, now);
         errors.ThrowIfAny();
         return result with { SourceId = sourceId! };

@@ -1,13 +1,14 @@
 using System.Text.Json.Serialization;
 using RootCause.Common;
+using RootCause.Linking;
 
 namespace RootCause.Events;
 
 /// <summary>The stored form of an event. <c>data</c> and <c>metadata</c> are stored as JSON objects.</summary>
 public sealed class EventState
 {
-    /// <summary>1: every field of the event.</summary>
-    public const int CurrentSchemaVersion = 1;
+    /// <summary>1: every field of the event. 2: dedup key, references, link records, linker check (absent in 1: empty).</summary>
+    public const int CurrentSchemaVersion = 2;
 
     public int SchemaVersion { get; set; }
     public Guid Id { get; set; }
@@ -26,6 +27,10 @@ public sealed class EventState
     public DateTimeOffset? LinkedAt { get; set; }
     public DateTimeOffset? DeletedAt { get; set; }
     public long Version { get; set; }
+    public string? DedupKey { get; set; }
+    public List<EventReference>? References { get; set; }
+    public DateTimeOffset? LinkerCheckedAt { get; set; }
+    public List<EventLink>? Links { get; set; }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool Exists => Id != Guid.Empty;
@@ -38,7 +43,7 @@ public sealed class EventState
     public static EventState Ingested(EventDraft draft, EventRules.Checked valid, DateTimeOffset parsedAt) => new()
     {
         SchemaVersion = CurrentSchemaVersion,
-        Id = EventKeys.IdFor(draft.Source, valid.SourceId),
+        Id = EventKeys.For(draft with { SourceId = valid.SourceId }),
         Source = draft.Source,
         SourceId = valid.SourceId,
         EventType = valid.EventType,
@@ -50,13 +55,21 @@ public sealed class EventState
         InvestigationIds = [],
         ParsedAt = parsedAt,
         Version = 1,
+        DedupKey = string.IsNullOrWhiteSpace(draft.DedupKey) ? null : draft.DedupKey.Trim(),
+        References = [new EventReference(valid.SourceId, Via(draft), parsedAt)],
+        Links = [],
     };
+
+    /// <summary>The route a draft names, or null.</summary>
+    public static string? Via(EventDraft draft) => string.IsNullOrWhiteSpace(draft.Via) ? null : draft.Via.Trim();
 
     public EventState CloneState()
     {
         var copy = (EventState)MemberwiseClone();
         copy.Tags = Tags is null ? null : [.. Tags];
         copy.InvestigationIds = InvestigationIds is null ? null : [.. InvestigationIds];
+        copy.References = References is null ? null : [.. References];
+        copy.Links = Links is null ? null : [.. Links];
         return copy;
     }
 
@@ -76,5 +89,9 @@ public sealed class EventState
         LinkedAt = LinkedAt,
         DeletedAt = DeletedAt,
         Version = Version,
+        DedupKey = DedupKey,
+        References = References?.ToArray() ?? [],
+        LinkerCheckedAt = LinkerCheckedAt,
+        Links = Links?.ToArray() ?? [],
     };
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using RootCause.Common;
 using RootCause.Events;
+using RootCause.Linking;
 
 namespace RootCause.Investigations;
 
@@ -126,30 +127,62 @@ public sealed class InvestigationGrain(
     /// recorded here and the caller sees the error; if the write here fails after it, a retry
     /// converges because both sides are idempotent.
     /// </summary>
-    public async Task<Investigation> LinkEventAsync(Guid eventId)
+    public async Task<Investigation> LinkEventAsync(Guid eventId, string? decidedBy = null, string? note = null, bool onlyIfSuggested = false)
     {
         EnsureExists();
-        await GrainFactory.GetGrain<IEventGrain>(eventId).SetInvestigationLinkAsync(State.Id, linked: true);
+        await GrainFactory.GetGrain<IEventGrain>(eventId).DecideLinkAsync(State.Id, EventLinkStatus.Linked, Decider(decidedBy), note, onlyIfSuggested);
         var result = await ChangeAsync(null, (state, _) => AddOnce(state.EventIds ??= [], eventId));
-        logger.LogInformation("Event {EventId} linked to investigation {InvestigationId}", eventId, State.Id);
+        logger.LogInformation("Event {EventId} linked to investigation {InvestigationId} by {DecidedBy}", eventId, State.Id, Decider(decidedBy));
         return result;
     }
 
     /// <summary>Removed here first, then on the event; a retry converges.</summary>
-    public async Task<Investigation> UnlinkEventAsync(Guid eventId)
+    public async Task<Investigation> UnlinkEventAsync(Guid eventId, string? decidedBy = null, string? note = null)
     {
         var result = await ChangeAsync(null, (state, _) => state.EventIds?.Remove(eventId) == true);
         try
         {
-            await GrainFactory.GetGrain<IEventGrain>(eventId).SetInvestigationLinkAsync(State.Id, linked: false);
+            await GrainFactory.GetGrain<IEventGrain>(eventId).DecideLinkAsync(State.Id, EventLinkStatus.Unlinked, Decider(decidedBy), note);
         }
         catch (NotFoundException)
         {
-            // The event never existed: nothing to remove on its side.
+            // The event never existed: nothing to record on its side.
         }
-        logger.LogInformation("Event {EventId} unlinked from investigation {InvestigationId}", eventId, State.Id);
+        logger.LogInformation("Event {EventId} unlinked from investigation {InvestigationId} by {DecidedBy}", eventId, State.Id, Decider(decidedBy));
         return result;
     }
+
+    public async Task<Investigation> RejectSuggestionAsync(Guid eventId, string? decidedBy = null, string? note = null)
+    {
+        EnsureExists();
+        await GrainFactory.GetGrain<IEventGrain>(eventId).DecideLinkAsync(State.Id, EventLinkStatus.Rejected, Decider(decidedBy), note, onlyIfSuggested: true);
+        var result = await ChangeAsync(null, (state, _) => state.EventIds?.Remove(eventId) == true);
+        logger.LogInformation("Suggestion of event {EventId} for investigation {InvestigationId} rejected by {DecidedBy}", eventId, State.Id, Decider(decidedBy));
+        return result;
+    }
+
+    public async Task SetEventLinkAsync(Guid eventId, bool linked) =>
+        await ChangeAsync(null, (state, _) => linked ? AddOnce(state.EventIds ??= [], eventId) : state.EventIds?.Remove(eventId) == true,
+            includeDeleted: true);
+
+    public async Task MarkRetroLinkedAsync(string linkingKey)
+    {
+        if (!State.Exists || State.LinkingKey != linkingKey || State.RetroLinkedKey == linkingKey)
+        {
+            return;
+        }
+        await ChangeAsync(null, (state, now) =>
+        {
+            state.RetroLinkedKey = linkingKey;
+            state.RetroLinkedAt = now;
+            return true;
+        }, includeDeleted: true, bookkeeping: true);
+    }
+
+    public Task<(string Key, bool Done)> GetLinkingKeyAsync() =>
+        Task.FromResult(State.Exists ? (State.LinkingKey, State.RetroLinkedKey == State.LinkingKey) : ("", true));
+
+    private static string Decider(string? decidedBy) => string.IsNullOrWhiteSpace(decidedBy) ? "api" : decidedBy.Trim();
 
     public async Task<Investigation> RelateAsync(Guid otherInvestigationId)
     {
@@ -198,7 +231,7 @@ public sealed class InvestigationGrain(
     /// as it was; <paramref name="change"/> returns false when there is nothing to write.
     /// </summary>
     private async Task<Investigation> ChangeAsync(long? expectedVersion, Func<InvestigationState, DateTimeOffset, bool> change,
-        bool includeDeleted = false)
+        bool includeDeleted = false, bool bookkeeping = false)
     {
         EnsureExists(includeDeleted);
         if (expectedVersion is { } expected && expected != State.Version)
@@ -209,15 +242,16 @@ public sealed class InvestigationGrain(
         var next = State.Clone();
         if (change(next, now))
         {
-            await PersistAsync(next, now);
+            await PersistAsync(next, bookkeeping ? State.UpdatedAt ?? now : now);
         }
         return State.ToInvestigation();
     }
 
-    private async Task PersistAsync(InvestigationState next, DateTimeOffset now)
+    /// <summary>Persists <paramref name="next"/> as the next version, last updated at <paramref name="updatedAt"/>.</summary>
+    private async Task PersistAsync(InvestigationState next, DateTimeOffset updatedAt)
     {
         var previous = State;
-        next.UpdatedAt = now;
+        next.UpdatedAt = updatedAt;
         next.Version = previous.Version + 1;
         store.State = next;
         try

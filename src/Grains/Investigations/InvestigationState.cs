@@ -38,6 +38,26 @@ public sealed class InvestigationState
     public DateTimeOffset? DeletedAt { get; set; }
     public long Version { get; set; }
     public List<Note>? Notes { get; set; }
+    /// <summary>The <see cref="LinkingKey"/> the last completed retro-linking ran for (absent until one has).</summary>
+    public string? RetroLinkedKey { get; set; }
+    public DateTimeOffset? RetroLinkedAt { get; set; }
+
+    /// <summary>
+    /// A digest of the fields that decide which events an investigation can absorb (component,
+    /// service, times, tags, status, deletion). When it differs from <see cref="RetroLinkedKey"/>,
+    /// the investigation's existing events need scoring again (retro-linking).
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string LinkingKey
+    {
+        get
+        {
+            var tags = string.Join(",", (Tags ?? []).Order(StringComparer.Ordinal));
+            var text = string.Join("\n", ComponentAffected, ServiceAffected, DetectedAt?.UtcTicks, StartedAt?.UtcTicks,
+                ResolvedAt?.UtcTicks, Status, DeletedAt is null ? "live" : "deleted", tags);
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)), 0, 12);
+        }
+    }
 
     [System.Text.Json.Serialization.JsonIgnore]
     public bool Exists => Id != Guid.Empty;
@@ -109,5 +129,6 @@ public sealed class InvestigationState
         DeletedAt = DeletedAt,
         Version = Version,
         NoteCount = Notes?.Count ?? 0,
+        RetroLinkedAt = RetroLinkedKey == LinkingKey ? RetroLinkedAt : null,
     };
 }

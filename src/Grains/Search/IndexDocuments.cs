@@ -5,6 +5,7 @@ using Lucene.Net.Index;
 using Lucene.Net.Util;
 using RootCause.Common;
 using RootCause.Events;
+using RootCause.Linking;
 using RootCause.Investigations;
 
 namespace RootCause.Search;
@@ -130,6 +131,8 @@ internal static class IndexDocuments
         Flatten(record.Data, dataText, components);
         Flatten(record.Metadata, metadataText, components);
         MultiKeyword(doc, SearchFields.EventComponents, components);
+        MultiKeyword(doc, SearchFields.LinkKeys, LinkKeysOf(record.Data).Concat(LinkKeysOf(record.Metadata)).Distinct(StringComparer.OrdinalIgnoreCase));
+        MultiKeyword(doc, SearchFields.SuggestedFor, record.Links.Where(l => l.Status == EventLinkStatus.Suggested).Select(l => l.InvestigationId.ToString("D")));
         Text(doc, DataText, dataText.ToString());
         Text(doc, MetadataText, metadataText.ToString());
 
@@ -208,6 +211,65 @@ internal static class IndexDocuments
         if (!string.IsNullOrWhiteSpace(value))
         {
             doc.Add(new TextField(field, value, Field.Store.YES));
+        }
+    }
+
+    private static readonly string[] LinkComponentKeys = ["component", "service", "service_name", "service.name", "app", "job"];
+
+    /// <summary>The <see cref="SearchFields.LinkKeys"/> of a data or metadata object (see docs/events.md, "How the linker reads them").</summary>
+    public static IEnumerable<string> LinkKeysOf(string json)
+    {
+        if (string.IsNullOrEmpty(json) || json == "{}")
+        {
+            return [];
+        }
+        var keys = new List<string>();
+        try
+        {
+            using var parsed = JsonDocument.Parse(json);
+            var root = parsed.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return [];
+            }
+            CollectNames(root, keys);
+            foreach (var nested in new[] { "labels", "attributes", "resource" })
+            {
+                if (root.TryGetProperty(nested, out var inner) && inner.ValueKind == JsonValueKind.Object)
+                {
+                    CollectNames(inner, keys);
+                }
+            }
+            foreach (var key in new[] { "repository", "repo" })
+            {
+                if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } repository)
+                {
+                    keys.Add("r:" + repository);
+                }
+            }
+            foreach (var key in new[] { "workflow", "pipeline", "job" })
+            {
+                if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } pipeline)
+                {
+                    keys.Add("p:" + pipeline);
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: nothing to look up by.
+        }
+        return keys;
+    }
+
+    private static void CollectNames(JsonElement scope, List<string> keys)
+    {
+        foreach (var key in LinkComponentKeys)
+        {
+            if (scope.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } name)
+            {
+                keys.Add("c:" + name.Trim());
+            }
         }
     }
 

@@ -126,6 +126,10 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
 
     internal void SetStatus(string state, ulong horizon, DateTimeOffset? lastAppliedAt, RebuildProgress? rebuild, string? error)
     {
+        if (state != "rebuilding")
+        {
+            ReleaseHorizonWaiters(horizon);
+        }
         _status = _status with
         {
             State = state,
@@ -194,6 +198,53 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     }
 
     // ----- read-your-writes -----
+
+    private readonly List<(ulong Horizon, TaskCompletionSource Done)> _horizonWaiters = [];
+    private ulong _visibleHorizon;
+
+    public async Task<bool> WaitForHorizonAsync(ulong horizon, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_horizonWaiters)
+        {
+            if (_visibleHorizon >= horizon)
+            {
+                return true;
+            }
+            _horizonWaiters.Add((horizon, done));
+        }
+        var finished = await Task.WhenAny(done.Task, Task.Delay(timeout, _time, cancellationToken));
+        if (finished != done.Task)
+        {
+            lock (_horizonWaiters)
+            {
+                _horizonWaiters.RemoveAll(w => w.Done == done);
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Called after the searcher was refreshed with every page up to <paramref name="horizon"/>.</summary>
+    private void ReleaseHorizonWaiters(ulong horizon)
+    {
+        lock (_horizonWaiters)
+        {
+            if (horizon <= _visibleHorizon)
+            {
+                return;
+            }
+            _visibleHorizon = horizon;
+            for (var i = _horizonWaiters.Count - 1; i >= 0; i--)
+            {
+                if (_horizonWaiters[i].Horizon <= horizon)
+                {
+                    _horizonWaiters[i].Done.TrySetResult();
+                    _horizonWaiters.RemoveAt(i);
+                }
+            }
+        }
+    }
 
     public async Task<bool> WaitForVisibleAsync(IndexedKind kind, Guid id, long version, TimeSpan timeout, CancellationToken cancellationToken = default)
     {

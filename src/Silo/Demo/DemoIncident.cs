@@ -170,7 +170,7 @@ public static class DemoIncident
     }
 
     private static async Task<Event> IngestAsync(IGrainFactory grains, EventDraft draft) =>
-        (await grains.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft)).Event;
+        (await grains.GetGrain<IEventGrain>(EventKeys.For(draft)).IngestAsync(draft)).Event;
 
     private sealed class Loader(IGrainFactory grains, TimeProvider time, ILogger<Loader> logger) : IHostedService
     {

@@ -3,6 +3,7 @@ using Orleans.Configuration;
 using RootCause.Connectors;
 using RootCause.Database;
 using RootCause.Hosting;
+using RootCause.Linking;
 using RootCause.Search;
 
 namespace RootCause.Silo.Hosting;
@@ -33,7 +34,6 @@ public static class SiloRegistration
         var settings = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
         builder.Services.AddOptions<ClusterSettings>().BindConfiguration(ClusterSettings.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(builder.Configuration.GetSection(RootCause.Linking.LinkerOptions.Section).Get<RootCause.Linking.LinkerOptions>() ?? new RootCause.Linking.LinkerOptions());
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>
@@ -68,6 +68,7 @@ public static class SiloRegistration
             o.BatchSize = search.BatchSize;
             o.CommitIntervalMilliseconds = search.CommitIntervalMilliseconds;
         });
+        builder.Services.AddRootCauseLinking(builder.Configuration.GetSection(LinkerOptions.Section).Get<LinkerOptions>() ?? new LinkerOptions());
         builder.Services.AddRootCauseConnectors();
         return builder;
     }

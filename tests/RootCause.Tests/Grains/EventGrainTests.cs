@@ -19,7 +19,7 @@ public sealed class EventGrainTests(ClusterFixture fixture)
         Tags = ["checkout-api"],
     };
 
-    private IEventGrain GrainFor(EventDraft draft) => fixture.Client.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId));
+    private IEventGrain GrainFor(EventDraft draft) => fixture.Client.GetGrain<IEventGrain>(EventKeys.For(draft));
 
     [Fact]
     public async Task ConcurrentIngestOfOneSourceIdCreatesExactlyOneEvent()

@@ -35,7 +35,7 @@ public sealed class InvestigationGrainTests(ClusterFixture fixture)
             EventType = "commit",
             Timestamp = DateTimeOffset.UtcNow.AddHours(-1),
         };
-        var result = await fixture.Client.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft);
+        var result = await fixture.Client.GetGrain<IEventGrain>(EventKeys.For(draft)).IngestAsync(draft);
         return result.Event;
     }
 

@@ -45,7 +45,7 @@ public sealed class SiloFailureTests(SiloFailureFixture fixture) : IClassFixture
             {
                 try
                 {
-                    var result = await fixture.Client.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft);
+                    var result = await fixture.Client.GetGrain<IEventGrain>(EventKeys.For(draft)).IngestAsync(draft);
                     acknowledged.Add((draft, result.Event.Id));
                 }
                 catch (Exception)
@@ -73,7 +73,7 @@ public sealed class SiloFailureTests(SiloFailureFixture fixture) : IClassFixture
         // A client that retries what was not acknowledged ends with every event exactly once.
         foreach (var draft in failed)
         {
-            await fixture.Client.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft);
+            await fixture.Client.GetGrain<IEventGrain>(EventKeys.For(draft)).IngestAsync(draft);
         }
         await using var connection = new NpgsqlConnection(fixture.ConnectionString);
         await connection.OpenAsync();

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using RootCause.Hosting;
+using RootCause.Linking;
+using RootCause.Search;
 
 namespace RootCause.Tests.Infrastructure;
 
@@ -23,11 +25,27 @@ public class ClusterFixture : IAsyncLifetime
         ConnectionString = await TestDatabase.CreateAsync(DatabaseName);
         var connectionString = ConnectionString;
         var builder = new InProcessTestClusterBuilder(2);
-        builder.ConfigureSilo((_, silo) => silo.AddRootCausePersistence(connectionString));
-        builder.ConfigureSiloHost((_, host) => host.Services.AddSingleton(TimeProvider.System));
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddRootCausePersistence(connectionString);
+            silo.AddRootCauseStreams(connectionString, ConfigureStreams);
+        });
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.AddSingleton(TimeProvider.System);
+            // The whole pipeline, as a silo runs it: each silo its own index, the linker on the stream.
+            host.Services.AddRootCauseSearch(Path.Combine(Path.GetTempPath(), "rootcause-test-index", Guid.NewGuid().ToString("N")),
+                o => o.PollIntervalMilliseconds = 20);
+            host.Services.AddRootCauseLinking(new LinkerOptions());
+        });
         Configure(builder);
         Cluster = builder.Build();
         await Cluster.DeployAsync();
+    }
+
+    /// <summary>Stream settings of this fixture's silos.</summary>
+    protected virtual void ConfigureStreams(EventStreamOptions options)
+    {
     }
 
     /// <summary>Fixtures that need other settings add them here.</summary>

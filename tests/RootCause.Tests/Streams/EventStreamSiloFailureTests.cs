@@ -13,20 +13,18 @@ public sealed class StreamClusterFixture : ClusterFixture
 {
     protected override string DatabaseName => "streams";
 
+    protected override void ConfigureStreams(EventStreamOptions o)
+    {
+        o.Partitions = 4;
+        // Messages leased by the killed silo come back after 10 s instead of a minute.
+        o.VisibilityTimeoutSeconds = 10;
+        // Deliveries to grains of the killed silo fail until it is declared dead: allow for several.
+        o.MaxAttempts = 20;
+    }
+
     protected override void Configure(InProcessTestClusterBuilder builder)
     {
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddRootCauseStreams(ConnectionString, o =>
-            {
-                o.Partitions = 4;
-                // Messages leased by the killed silo come back after 10 s instead of a minute.
-                o.VisibilityTimeoutSeconds = 10;
-                // Deliveries to grains of the killed silo fail until it is declared dead: allow for several.
-                o.MaxAttempts = 20;
-            });
-            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5));
-        });
+        builder.ConfigureSilo((_, silo) => silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5)));
         builder.ConfigureClient(client => client.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(5)));
     }
 }

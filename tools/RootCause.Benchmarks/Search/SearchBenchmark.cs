@@ -266,7 +266,7 @@ public static class SearchBenchmark
         {
             var i = firstEvent + k;
             var draft = dataset.Event(i);
-            var result = await grains.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft);
+            var result = await grains.GetGrain<IEventGrain>(EventKeys.For(draft)).IngestAsync(draft);
             if (!result.Created)
             {
                 mismatches.Add($"event {i} already existed");

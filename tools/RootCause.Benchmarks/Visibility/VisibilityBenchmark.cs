@@ -175,7 +175,7 @@ public static class VisibilityBenchmark
                             Severity = EventSeverity.High,
                             Data = $$"""{"component":"component-{{n % 50}}","message":"Timed out waiting for a connection from the pool","count":{{n}}}""",
                         };
-                        var result = await grains.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft);
+                        var result = await grains.GetGrain<IEventGrain>(EventKeys.For(draft)).IngestAsync(draft);
                         return (IndexedKind.Event, result.Event.Id, result.Event.Version);
                     }
                     default:

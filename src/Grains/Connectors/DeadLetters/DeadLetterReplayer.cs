@@ -76,7 +76,7 @@ public sealed class DeadLetterReplayer(DeadLetterQueue queue, DeadLetterParsers 
         {
             foreach (var draft in drafts)
             {
-                var result = await grains.GetGrain<IEventGrain>(EventKeys.IdFor(draft.Source, draft.SourceId)).IngestAsync(draft);
+                var result = await grains.GetGrain<IEventGrain>(EventKeys.For(draft)).IngestAsync(draft);
                 events.Add(new ReplayedEvent(result.Event.Id, result.Created));
             }
         }

@@ -1,0 +1,52 @@
+namespace RootCause.Linking;
+
+/// <summary>The message the event stream carries: an ingested event's id and when its ingest was acknowledged.</summary>
+[GenerateSerializer, Immutable, Alias("rc.EventIngested")]
+public sealed record EventIngested(
+    [property: Id(0)] Guid EventId,
+    [property: Id(1)] DateTimeOffset IngestedAt);
+
+/// <summary>
+/// How ingested events are spread over linker grains: stream namespace <see cref="EventsNamespace"/>,
+/// keyed by one of <see cref="Partitions"/> partition names, each consumed by the linker grain of
+/// that name (an implicit subscription). Events of one partition are linked one after another;
+/// partitions run in parallel on whichever silos their grains live.
+/// </summary>
+public static class LinkerStreams
+{
+    public const string EventsNamespace = "events";
+
+    /// <summary>Linker grains; fixed, because it decides which grain an event's message goes to.</summary>
+    public const int Partitions = 64;
+
+    /// <summary>The partition of an event: from the id's own bytes, so every process agrees.</summary>
+    public static string PartitionOf(Guid eventId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        eventId.TryWriteBytes(bytes);
+        return (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes) % Partitions).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>Consumes one partition of the event stream (implicit subscription; see <see cref="LinkerStreams"/>).</summary>
+[Alias("rc.ILinkerGrain")]
+public interface ILinkerGrain : IGrainWithStringKey
+{
+    /// <summary>What this partition's linker has done since it activated.</summary>
+    Task<LinkerCounters> GetCountersAsync();
+}
+
+[GenerateSerializer, Immutable, Alias("rc.LinkerCounters")]
+public sealed record LinkerCounters(
+    [property: Id(0)] long Events,
+    [property: Id(1)] long Candidates,
+    [property: Id(2)] long Linked,
+    [property: Id(3)] long Suggested);
+
+/// <summary>Scores an investigation's existing events again after it was created or its component, service, times or tags changed.</summary>
+[Alias("rc.IRetroLinkerGrain")]
+public interface IRetroLinkerGrain : IGrainWithGuidKey
+{
+    /// <summary>Runs retro-linking for the investigation's fields as digested by <paramref name="linkingKey"/>, unless that is already done; concurrent calls for one key share one run.</summary>
+    Task RunAsync(string linkingKey);
+}

@@ -1,0 +1,29 @@
+using System.Diagnostics.Metrics;
+
+namespace RootCause.Linking;
+
+/// <summary>The linker's instruments (meter <c>RootCause.Linker</c>).</summary>
+public sealed class LinkerMetrics : IDisposable
+{
+    public const string MeterName = "RootCause.Linker";
+
+    private readonly Meter _meter = new(MeterName);
+
+    public LinkerMetrics()
+    {
+        EventsEvaluated = _meter.CreateCounter<long>("rootcause.linker.events", description: "Events the linker evaluated (redeliveries included).");
+        Decisions = _meter.CreateCounter<long>("rootcause.linker.decisions", description: "Link and suggest decisions, tagged by decision and by who made them (event or retro).");
+        HandOffLatency = _meter.CreateHistogram<double>("rootcause.linker.latency", unit: "ms", description: "From the ingest acknowledgement to the event's links being stored.");
+        RetroRuns = _meter.CreateCounter<long>("rootcause.linker.retro_runs", description: "Retro-linking runs completed.");
+    }
+
+    public Counter<long> EventsEvaluated { get; }
+
+    public Counter<long> Decisions { get; }
+
+    public Histogram<double> HandOffLatency { get; }
+
+    public Counter<long> RetroRuns { get; }
+
+    public void Dispose() => _meter.Dispose();
+}

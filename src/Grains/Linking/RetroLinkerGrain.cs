@@ -1,0 +1,160 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RootCause.Catalog;
+using RootCause.Common;
+using RootCause.Database;
+using RootCause.Events;
+using RootCause.Investigations;
+using RootCause.Search;
+
+namespace RootCause.Linking;
+
+/// <summary>
+/// Retro-linking of one investigation (keyed by its id): after it was created or its component,
+/// service, times, tags or status changed, scores the events already stored in its window against
+/// it, through this silo's search index. Before it looks, it waits until the index shows every
+/// change committed before the run started; together with the event side's wait on the registry,
+/// that guarantees an event and an investigation arriving at the same moment still meet (see
+/// docs/architecture.md, "Linker"). Calls are not reentrant, so a second call for a key waits for
+/// the first and then finds it done.
+/// </summary>
+[GrainType("retro-linker")]
+public sealed class RetroLinkerGrain(
+    IServiceProvider services,
+    LinkerOptions options,
+    LinkerMetrics metrics,
+    TimeProvider time,
+    ILogger<RetroLinkerGrain> logger) : Grain, IRetroLinkerGrain
+{
+    private const int PageSize = 1000;
+    private const int Parallelism = 8;
+    private static readonly TimeSpan IndexWait = TimeSpan.FromSeconds(30);
+
+    private readonly LinkScorer _scorer = new(options);
+
+    public async Task RunAsync(string linkingKey)
+    {
+        var investigationGrain = GrainFactory.GetGrain<IInvestigationGrain>(this.GetPrimaryKey());
+        var (current, done) = await investigationGrain.GetLinkingKeyAsync();
+        if (done || current != linkingKey)
+        {
+            return; // already done, or the fields changed again and a newer run will come
+        }
+        var investigation = await investigationGrain.GetAsync(includeDeleted: true);
+        if (investigation is null || investigation.DeletedAt is not null)
+        {
+            await investigationGrain.MarkRetroLinkedAsync(linkingKey);
+            return;
+        }
+
+        var index = services.GetRequiredService<ISearchIndex>();
+        var feed = services.GetRequiredService<ChangeFeed>();
+        var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
+        if (!await index.WaitForHorizonAsync(target, IndexWait))
+        {
+            throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; retro-linking of {investigation.Id} is retried.");
+        }
+        var catalog = new ServiceCatalog(await GrainFactory.GetGrain<ICatalogGrain>(0).GetAsync());
+        var events = Candidates(index, investigation, catalog);
+
+        var linked = 0;
+        var suggested = 0;
+        await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (ev, _) =>
+        {
+            var assessment = _scorer.Assess(investigation, ev, catalog);
+            var known = ev.Links.Any(l => l.InvestigationId == investigation.Id) || investigation.EventIds.Contains(ev.Id);
+            if (assessment.Decision == LinkDecision.None && !known)
+            {
+                return;
+            }
+            var eventGrain = GrainFactory.GetGrain<IEventGrain>(ev.Id);
+            var applied = await eventGrain.ApplyAssessmentsAsync([assessment], markChecked: false);
+            var isLinked = applied.Linked.Contains(investigation.Id);
+            if (isLinked || investigation.EventIds.Contains(ev.Id))
+            {
+                await investigationGrain.SetEventLinkAsync(ev.Id, isLinked);
+            }
+            LinkerGrain.LogDecision(logger, metrics, "retro", assessment);
+            if (assessment.Decision == LinkDecision.Link)
+            {
+                Interlocked.Increment(ref linked);
+            }
+            else if (assessment.Decision == LinkDecision.Suggest)
+            {
+                Interlocked.Increment(ref suggested);
+            }
+        });
+        await investigationGrain.MarkRetroLinkedAsync(linkingKey);
+        metrics.RetroRuns.Add(1);
+        logger.LogInformation("Retro-linking of investigation {InvestigationId}: {Events} events scored, {Linked} linked, {Suggested} suggested",
+            investigation.Id, events.Count, linked, suggested);
+    }
+
+    /// <summary>
+    /// The stored events that could explain the investigation: in its time window (the long look-back
+    /// for commits and CI runs) and naming a component, service, repository or pipeline of its
+    /// neighbourhood or sharing a tag; for an investigation that names no component or service, every
+    /// event of its window (up to the cap). Events already linked or suggested are scored again too.
+    /// </summary>
+    private List<Event> Candidates(ISearchIndex index, Investigation investigation, ServiceCatalog catalog)
+    {
+        var anchor = investigation.StartedAt is { } started && started < investigation.DetectedAt ? started : investigation.DetectedAt;
+        var now = time.GetUtcNow();
+        var end = investigation.ResolvedAt ?? investigation.DetectedAt + options.MaxAge;
+        if (end > now)
+        {
+            end = now;
+        }
+        var keys = LinkNames.IndexKeys(investigation, catalog);
+        var vague = string.IsNullOrWhiteSpace(investigation.ComponentAffected) && string.IsNullOrWhiteSpace(investigation.ServiceAffected);
+        var found = new Dictionary<Guid, Event>();
+        var budget = options.RetroLinkMaxEvents;
+
+        void Collect(Dictionary<string, IReadOnlyList<string>> filters, DateTimeOffset from)
+        {
+            for (var page = 1; budget > 0; page++)
+            {
+                var result = index.Search(new IndexQuery
+                {
+                    Kind = IndexedKind.Event,
+                    Filters = filters,
+                    Range = new DateRange(SearchFields.Timestamp, from, end),
+                    Sort = [new SortKey(SearchFields.Timestamp, Descending: true)],
+                    Page = page,
+                    PerPage = PageSize,
+                });
+                foreach (var hit in result.Hits)
+                {
+                    var ev = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
+                    if (found.TryAdd(ev.Id, ev))
+                    {
+                        budget--;
+                    }
+                }
+                if (result.Hits.Count < PageSize)
+                {
+                    break;
+                }
+            }
+        }
+
+        var id = investigation.Id.ToString("D");
+        Collect(new() { [SearchFields.InvestigationIds] = [id] }, DateTimeOffset.MinValue.AddYears(1));
+        Collect(new() { [SearchFields.SuggestedFor] = [id] }, DateTimeOffset.MinValue.AddYears(1));
+        if (keys.Count > 0)
+        {
+            Collect(new() { [SearchFields.LinkKeys] = keys, [SearchFields.Source] = ["git", "ci"] }, anchor - options.ChangeLookBack);
+            Collect(new() { [SearchFields.LinkKeys] = keys }, anchor - options.LookBack);
+        }
+        if (investigation.Tags.Count > 0)
+        {
+            Collect(new() { [SearchFields.Tags] = [.. investigation.Tags] }, anchor - options.LookBack);
+        }
+        if (vague)
+        {
+            Collect(new(), anchor - options.LookBack);
+        }
+        return [.. found.Values];
+    }
+}
