@@ -4,8 +4,9 @@ using RootCause.Events;
 namespace RootCause.Connectors;
 
 /// <summary>
-/// Where an event came from, kept in its metadata as the raw reference: the connector, the route
-/// (<c>github_push</c>, <c>git_poll</c>, …), the upstream's delivery id and a link to the original.
+/// Where an event came from: the route (<c>github_push</c>, <c>git_poll</c>, …), which the event
+/// keeps in its references, and the raw reference kept in its metadata: the connector, the
+/// upstream's delivery id and event name, and a link to the original.
 /// </summary>
 public sealed record Provenance(string Connector, string Via)
 {
@@ -25,15 +26,7 @@ public static class ConnectorDrafts
     public static EventDraft Create(EventSource source, string sourceId, string eventType, DateTimeOffset timestamp,
         EventSeverity severity, JsonObject data, Provenance provenance, string? dedupKey = null, string? rawUrl = null)
     {
-        var metadata = new JsonObject
-        {
-            ["connector"] = provenance.Connector,
-            ["via"] = provenance.Via,
-        };
-        if (dedupKey is not null)
-        {
-            metadata["dedup_key"] = dedupKey;
-        }
+        var metadata = new JsonObject { ["connector"] = provenance.Connector };
         if (provenance.UpstreamEvent is not null)
         {
             metadata["upstream_event"] = provenance.UpstreamEvent;
@@ -55,9 +48,11 @@ public static class ConnectorDrafts
             Severity = severity,
             Data = data.ToJsonString(),
             Metadata = metadata.ToJsonString(),
+            DedupKey = dedupKey,
+            Via = provenance.Via,
         };
     }
 
     /// <summary>The event grain a draft is ingested on.</summary>
-    public static Guid GrainId(EventDraft draft) => EventKeys.IdFor(draft.Source, draft.SourceId);
+    public static Guid GrainId(EventDraft draft) => EventKeys.For(draft);
 }
