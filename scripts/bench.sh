@@ -5,6 +5,7 @@
 #   scripts/bench.sh --events 20000 --concurrency 64 --keep
 #   scripts/bench.sh search                 # the search benchmark: 1,000,000 events, 100,000 investigations
 #   scripts/bench.sh visibility             # change visibility in the search index on two silos
+#   scripts/bench.sh connectors             # each connector parses and ingests 100 events (p99 aim 50 ms)
 #
 # Builds Release, starts (or reuses) the PostgreSQL cluster in .data/bench-postgres through
 # scripts/postgres.sh, runs the benchmark with every argument passed through, and stops that
@@ -37,7 +38,7 @@ connection="$(start_postgres "$bench_pgdata")"
 
 # "search" or "visibility" selects that benchmark (scripts/bench.sh search --events 100000); it stays first.
 command=()
-if [[ "${1:-}" == "search" || "${1:-}" == "visibility" ]]; then
+if [[ "${1:-}" == "search" || "${1:-}" == "visibility" || "${1:-}" == "connectors" ]]; then
     command=("$1")
     shift
 fi

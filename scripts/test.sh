@@ -66,6 +66,14 @@ suite_dotnet() {
     fi
 }
 
+# Test fixtures from npm (GitHub's example webhook payloads), pinned by tests/fixtures/package-lock.json.
+install_fixtures() {
+    local lock="tests/fixtures/package-lock.json" stamp="tests/fixtures/node_modules/.package-lock.json"
+    if [[ ! -f "$stamp" || "$lock" -nt "$stamp" ]]; then
+        (cd tests/fixtures && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
 cleanup() {
     stop_postgres "$PG_DIR" || true
 }
@@ -75,6 +83,7 @@ main() {
     mkdir -p "$RESULTS_DIR"
 
     ensure_postgres_installed
+    install_fixtures
     # A fresh cluster every run: tests create many databases and must not see an old run's state.
     stop_postgres "$PG_DIR" || true
     rm -rf "$PG_DIR"

@@ -8,8 +8,10 @@ using Scalar.AspNetCore;
 using RootCause.Api.Admin;
 using RootCause.Api.Catalog;
 using RootCause.Api.Common;
+using RootCause.Api.Connectors;
 using RootCause.Api.Events;
 using RootCause.Api.Investigations;
+using RootCause.Api.Receivers;
 using RootCause.Api.Search;
 using RootCause.Common;
 
@@ -47,6 +49,8 @@ public static class ApiRegistration
         routes.MapSearchAdmin();
         routes.MapDeadLetters();
         routes.MapCircuitBreakers();
+        routes.MapConnectors();
+        routes.MapReceivers();
         routes.MapOpenApi("/openapi/v1.json");
         routes.MapScalarApiReference("/docs/api", o => o.WithTitle("RootCause API").WithOpenApiRoutePattern("/openapi/v1.json"));
         return routes;

@@ -1,4 +1,5 @@
 using RootCause.Api;
+using RootCause.Connectors;
 using RootCause.Silo.Demo;
 using RootCause.Silo.Health;
 using RootCause.Silo.Hosting;
@@ -22,6 +23,7 @@ public static class RootCauseSilo
         builder.AddRootCauseApi();
         builder.AddRootCauseHealth();
         builder.AddCatalogFile();
+        builder.AddConnectorsFile();
         builder.AddDemoIncident();
 
         var app = builder.Build();

@@ -6,6 +6,11 @@ if (args.Length > 0 && args[0] == "visibility")
     return await VisibilityBenchmark.RunAsync(args[1..]);
 }
 
+if (args.Length > 0 && args[0] == "connectors")
+{
+    return await RootCause.Benchmarks.Connectors.ConnectorsBenchmark.RunAsync(args[1..]);
+}
+
 // Ingest and reads through the grains, next to a raw-Npgsql baseline; "search" as the first
 // argument runs the search benchmark instead. See docs/benchmarks.md.
 if (args.Length > 0 && args[0] == "search")

@@ -29,6 +29,7 @@ public static class ConnectorsRegistration
         services.AddSingleton<DeadLetterReplayer>();
         services.AddSingleton<IDeadLetterReplayer>(sp => sp.GetRequiredService<DeadLetterReplayer>());
         services.AddHostedService<DeadLetterDepthMonitor>();
+        services.AddRootCauseConnectorKinds();
         return services;
     }
 

@@ -81,7 +81,9 @@ public sealed class DeadLetterApiTests(SiloPairFixture fixture) : IAsyncLifetime
         Assert.False((bool)second["events"]![0]!["created"]!);
         Assert.Equal("replayed", (string?)stored!["status"]);
         Assert.Equal([expectedId], stored["replayed_event_ids"]!.AsArray().Select(n => (string?)n));
-        Assert.Equal(1, (long)evt!["version"]!);
+        // One report of one event: the second replay found it and added nothing (the linker's own
+        // bookkeeping may have moved the version on, so the version is no measure of that).
+        Assert.Single(evt!["references"]!.AsArray());
         Assert.Equal("build_failed", (string?)evt["event_type"]);
         Assert.Equal("high", (string?)evt["severity"]);
         Assert.Equal(17, (int)evt["data"]!["run"]!);

@@ -78,6 +78,14 @@ public static class EventDraftPayload
             writer.WriteEndArray();
             writer.WritePropertyName("metadata");
             writer.WriteRawValue(draft.Metadata);
+            if (draft.DedupKey is not null)
+            {
+                writer.WriteString("dedup_key", draft.DedupKey);
+            }
+            if (draft.Via is not null)
+            {
+                writer.WriteString("via", draft.Via);
+            }
             writer.WriteEndObject();
         }
         return buffer.ToArray();
@@ -118,6 +126,8 @@ public static class EventDraftPayload
             Data = ObjectText(element, prefix, "data", errors),
             Tags = Tags(element, prefix, errors),
             Metadata = ObjectText(element, prefix, "metadata", errors),
+            DedupKey = Text(element, prefix, "dedup_key", errors),
+            Via = Text(element, prefix, "via", errors),
         };
     }
 

@@ -1,0 +1,191 @@
+using Orleans.Concurrency;
+using System.Text.RegularExpressions;
+
+namespace RootCause.Connectors;
+
+/// <summary>What a connector talks to.</summary>
+public enum ConnectorKind
+{
+    /// <summary>Polls a local or mounted git repository for new commits (and their tags).</summary>
+    Git,
+
+    /// <summary>Receives GitHub webhooks: push, deployment, deployment_status, workflow_run, workflow_job, check_run, check_suite.</summary>
+    Github,
+
+    /// <summary>Receives GitLab webhooks: push, tag push, pipeline and job hooks.</summary>
+    Gitlab,
+}
+
+/// <summary>
+/// A connector's configuration as operators write it. Fields apply to some kinds only (see
+/// docs/connectors.md); <see cref="Secret"/> is a reference (<c>env:NAME</c> or <c>file:/path</c>)
+/// resolved where it is used, so the secret itself is never stored, returned or logged.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("rc.ConnectorConfig")]
+public sealed record ConnectorConfig
+{
+    [Id(0)] public ConnectorKind? Kind { get; init; }
+
+    /// <summary>A disabled connector keeps its config and cursor but neither polls nor accepts webhooks.</summary>
+    [Id(1)] public bool Enabled { get; init; } = true;
+
+    /// <summary><c>owner/name</c> as the catalog lists it (git: required; the name events carry).</summary>
+    [Id(2)] public string? Repository { get; init; }
+
+    /// <summary>git: the repository's directory (a work tree or a bare repository).</summary>
+    [Id(3)] public string? Path { get; init; }
+
+    /// <summary>git: the branch to follow; unset means the repository's HEAD.</summary>
+    [Id(4)] public string? Branch { get; init; }
+
+    /// <summary>git: time between polls (1 minute to 1 day; default 1 minute).</summary>
+    [Id(5)] public TimeSpan? PollInterval { get; init; }
+
+    /// <summary>git: how far back the very first poll reaches (default 7 days).</summary>
+    [Id(6)] public TimeSpan? InitialLookback { get; init; }
+
+    /// <summary>git: link of a commit, with <c>{sha}</c> where the commit id goes.</summary>
+    [Id(7)] public string? CommitUrl { get; init; }
+
+    /// <summary>github/gitlab: the webhook secret's reference, <c>env:NAME</c> or <c>file:/path</c>.</summary>
+    [Id(8)] public string? Secret { get; init; }
+
+    /// <summary>github/gitlab: also keep successful CI runs (as <c>ci_success</c> events).</summary>
+    [Id(9)] public bool KeepSuccesses { get; init; }
+}
+
+/// <summary>How far a polling connector has got: everything up to and including this commit is ingested.</summary>
+[GenerateSerializer, Immutable, Alias("rc.ConnectorCursor")]
+public sealed record ConnectorCursor
+{
+    [Id(0)] public required string Position { get; init; }
+
+    /// <summary>The time of the item at <see cref="Position"/>; used when the position itself has gone (history rewritten).</summary>
+    [Id(1)] public DateTimeOffset At { get; init; }
+
+    [Id(2)] public DateTimeOffset AdvancedAt { get; init; }
+}
+
+public enum ConnectorRunKind
+{
+    /// <summary>Everything after the cursor; advances it.</summary>
+    Sync,
+
+    /// <summary>A time range, whatever the cursor says; leaves it alone.</summary>
+    Backfill,
+}
+
+public enum ConnectorRunState
+{
+    Running,
+    Succeeded,
+    Failed,
+}
+
+/// <summary>One sync or backfill: its progress while it runs, its outcome after.</summary>
+[GenerateSerializer, Immutable, Alias("rc.ConnectorRun")]
+public sealed record ConnectorRun
+{
+    [Id(0)] public long Id { get; init; }
+    [Id(1)] public ConnectorRunKind Kind { get; init; }
+    [Id(2)] public ConnectorRunState State { get; init; }
+
+    /// <summary>What started it: <c>reminder</c>, <c>api</c> or <c>start-up</c>.</summary>
+    [Id(3)] public string Trigger { get; init; } = "api";
+    [Id(4)] public DateTimeOffset StartedAt { get; init; }
+    [Id(5)] public DateTimeOffset? FinishedAt { get; init; }
+
+    /// <summary>A backfill's range (from inclusive, to exclusive).</summary>
+    [Id(6)] public DateTimeOffset? From { get; init; }
+    [Id(7)] public DateTimeOffset? To { get; init; }
+
+    /// <summary>Items found so far (a sync finds them batch by batch, so this can grow while it runs).</summary>
+    [Id(8)] public long Found { get; init; }
+
+    /// <summary>Items handled: ingested (new or already there) or dead-lettered.</summary>
+    [Id(9)] public long Processed { get; init; }
+    [Id(10)] public long Created { get; init; }
+    [Id(11)] public long Existing { get; init; }
+    [Id(12)] public long DeadLettered { get; init; }
+    [Id(13)] public string? Error { get; init; }
+    [Id(14)] public string? CursorBefore { get; init; }
+    [Id(15)] public string? CursorAfter { get; init; }
+}
+
+/// <summary>A connector as the admin API shows it: config (secret references only), cursor and runs.</summary>
+[GenerateSerializer, Immutable, Alias("rc.ConnectorInfo")]
+public sealed record ConnectorInfo
+{
+    [Id(0)] public required string Name { get; init; }
+    [Id(1)] public required ConnectorConfig Config { get; init; }
+    [Id(2)] public long Version { get; init; }
+    [Id(3)] public DateTimeOffset CreatedAt { get; init; }
+    [Id(4)] public DateTimeOffset UpdatedAt { get; init; }
+    [Id(5)] public ConnectorCursor? Cursor { get; init; }
+
+    /// <summary>The run in progress, else the last one.</summary>
+    [Id(6)] public ConnectorRun? Run { get; init; }
+
+    /// <summary>True while the polling reminder is registered.</summary>
+    [Id(7)] public bool Polling { get; init; }
+
+    /// <summary>Webhook deliveries this connector accepted since its activation started (a rough liveness sign, not persisted).</summary>
+    [Id(8)] public DateTimeOffset? LastDeliveryAt { get; init; }
+}
+
+/// <summary>
+/// One configured connector (key: its name). Holds the config, the persisted cursor and the last
+/// run; polls on a reminder while enabled. Runs go on in the background: calls return at once
+/// unless asked to wait.
+/// </summary>
+[Alias("rc.IConnectorGrain")]
+public interface IConnectorGrain : IGrainWithStringKey
+{
+    /// <summary>Creates or replaces the config (validated: 400 naming the field); registers or removes the polling reminder.</summary>
+    Task<ConnectorInfo> PutAsync(ConnectorConfig config);
+
+    /// <summary>The connector, or null when none is configured under this name.</summary>
+    [AlwaysInterleave]
+    Task<ConnectorInfo?> GetAsync();
+
+    /// <summary>The config, for receivers (null when none); never the secret itself, only its reference.</summary>
+    [AlwaysInterleave]
+    Task<ConnectorConfig?> GetConfigAsync();
+
+    /// <summary>Removes config, cursor and reminder. A run in progress is cancelled.</summary>
+    Task DeleteAsync();
+
+    /// <summary>Ingests everything after the cursor now. A sync already running is returned instead of starting another.</summary>
+    Task<ConnectorRun> SyncAsync(bool wait = false);
+
+    /// <summary>Ingests the items of [from, to) without moving the cursor.</summary>
+    Task<ConnectorRun> BackfillAsync(DateTimeOffset from, DateTimeOffset to, bool wait = false);
+
+    /// <summary>A receiver accepted a delivery for this connector (status only).</summary>
+    [OneWay, AlwaysInterleave]
+    Task DeliveryAcceptedAsync(DateTimeOffset at);
+}
+
+/// <summary>The names of all configured connectors (key 0), so they can be listed.</summary>
+[Alias("rc.IConnectorDirectoryGrain")]
+public interface IConnectorDirectoryGrain : IGrainWithIntegerKey
+{
+    Task<IReadOnlyList<string>> ListAsync();
+
+    Task AddAsync(string name);
+
+    Task RemoveAsync(string name);
+}
+
+/// <summary>Connector names: what may appear in URLs and metric tags.</summary>
+public static partial class ConnectorNames
+{
+    public const int MaxLength = 63;
+
+    public static bool IsValid(string? name) => name is not null && Pattern().IsMatch(name);
+
+    public const string Rule = "lower-case letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters";
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9._-]{0,62}$")]
+    private static partial Regex Pattern();
+}

@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RootCause.Common;
+
+namespace RootCause.Connectors;
+
+public static class ConnectorHosting
+{
+    /// <summary>
+    /// The connectors themselves on top of the common base: the ingest path, the webhook receiver,
+    /// and the dead-letter parsers of their payload formats.
+    /// </summary>
+    public static IServiceCollection AddRootCauseConnectorKinds(this IServiceCollection services)
+    {
+        services.AddSingleton<ConnectorIngest>();
+        services.AddSingleton<WebhookReceiver>();
+        services.AddSingleton<IWebhookReceiver>(sp => sp.GetRequiredService<WebhookReceiver>());
+        services.AddHostedService<DeadLetterFormats>();
+        return services;
+    }
+
+    /// <summary>
+    /// <c>Connectors:File</c>: a JSON file <c>{"connectors": [{"name": "…", "kind": "…", …}]}</c>
+    /// whose connectors are created or replaced when the silo starts (others are left alone). A file
+    /// that cannot be read or holds an invalid connector stops the start with a message naming it.
+    /// </summary>
+    public static IHostApplicationBuilder AddConnectorsFile(this IHostApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        if (builder.Configuration["Connectors:File"] is { Length: > 0 } path)
+        {
+            builder.Services.AddHostedService(sp => new ConnectorsFileLoader(path, sp.GetRequiredService<IGrainFactory>(),
+                sp.GetRequiredService<ILogger<ConnectorsFileLoader>>()));
+        }
+        return builder;
+    }
+
+    /// <summary>Reads a connectors file and applies every connector in it; returns how many.</summary>
+    public static async Task<int> ApplyFileAsync(string path, IGrainFactory grains, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grains);
+        ConnectorsFile? file;
+        try
+        {
+            await using var stream = File.OpenRead(path);
+            file = await JsonSerializer.DeserializeAsync<ConnectorsFile>(stream, RootCauseJson.Options, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException)
+        {
+            throw new InvalidOperationException($"The connectors file {path} cannot be read: {e.Message}", e);
+        }
+        if (file?.Connectors is not { } entries)
+        {
+            throw new InvalidOperationException($"The connectors file {path} has no \"connectors\" list.");
+        }
+        var duplicate = entries.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new InvalidOperationException($"The connectors file {path} names connector '{duplicate.Key}' twice.");
+        }
+        // Validate everything first: a file is applied whole or not at all.
+        for (var i = 0; i < entries.Count; i++)
+        {
+            try
+            {
+                ConnectorRules.Validate(entries[i].Name ?? "", entries[i].ToConfig());
+            }
+            catch (ValidationFailedException e)
+            {
+                var problems = string.Join("; ", e.Errors.SelectMany(kv => kv.Value.Select(m => $"{kv.Key}: {m}")));
+                throw new InvalidOperationException($"The connectors file {path} is not valid: connectors[{i}] ({entries[i].Name}): {problems}", e);
+            }
+        }
+        foreach (var entry in entries)
+        {
+            await grains.GetGrain<IConnectorGrain>(entry.Name!).PutAsync(entry.ToConfig());
+        }
+        return entries.Count;
+    }
+
+    private sealed record ConnectorsFile(List<ConnectorFileEntry>? Connectors);
+
+    private sealed record ConnectorFileEntry
+    {
+        public string? Name { get; init; }
+        public ConnectorKind? Kind { get; init; }
+        public bool Enabled { get; init; } = true;
+        public string? Repository { get; init; }
+        public string? Path { get; init; }
+        public string? Branch { get; init; }
+        public TimeSpan? PollInterval { get; init; }
+        public TimeSpan? InitialLookback { get; init; }
+        public string? CommitUrl { get; init; }
+        public string? Secret { get; init; }
+        public bool KeepSuccesses { get; init; }
+
+        public ConnectorConfig ToConfig() => new()
+        {
+            Kind = Kind,
+            Enabled = Enabled,
+            Repository = Repository,
+            Path = Path,
+            Branch = Branch,
+            PollInterval = PollInterval,
+            InitialLookback = InitialLookback,
+            CommitUrl = CommitUrl,
+            Secret = Secret,
+            KeepSuccesses = KeepSuccesses,
+        };
+    }
+
+    private sealed class ConnectorsFileLoader(string path, IGrainFactory grains, ILogger<ConnectorsFileLoader> logger) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            var count = await ApplyFileAsync(path, grains, cancellationToken);
+            logger.LogInformation("Connectors loaded from {Path}: {Count} connectors", path, count);
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>Registers the connectors' dead-letter formats with the replayer when the silo starts.</summary>
+    private sealed class DeadLetterFormats(DeadLetterParsers parsers) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            parsers.Register(WebhookEnvelope.GitHubKind, WebhookEnvelope.Replay);
+            parsers.Register(WebhookEnvelope.GitLabKind, WebhookEnvelope.Replay);
+            parsers.Register(GitCommitDeadLetter.Kind, GitCommitDeadLetter.Replay);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
