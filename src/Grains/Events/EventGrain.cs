@@ -90,6 +90,18 @@ public sealed class EventGrain : Grain, IEventGrain
         return new IngestResult(State.ToEvent(), Created: true);
     }
 
+    public async Task<bool> EnsureHandedOffAsync()
+    {
+        await EnsureLoadedAsync();
+        if (!State.Exists || State.LinkerCheckedAt is not null)
+        {
+            return false;
+        }
+        await HandOffAsync(_time.GetUtcNow());
+        _logger.LogWarning("Event {EventId} was stored but never evaluated by the linker; handed off again", State.Id);
+        return true;
+    }
+
     /// <summary>
     /// Publishes the event to the linker's durable stream. It returns once the message is stored in
     /// PostgreSQL, so the ingest acknowledges only what the linker is sure to receive.
@@ -258,7 +270,8 @@ public sealed class EventGrain : Grain, IEventGrain
         }
         if (changed)
         {
-            next.Version = State.Version + 1;
+            // The linker's records do not move the version (the ETag): see InvestigationGrain.PersistAsync.
+            next.Version = State.Version;
             await SaveAsync(next);
         }
         var linked = assessments.Select(a => a.InvestigationId).Where(i => State.InvestigationIds?.Contains(i) == true).ToArray();

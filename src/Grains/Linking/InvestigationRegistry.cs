@@ -42,6 +42,7 @@ public sealed class InvestigationRegistry(
     private ChangeCursor _cursor;
     private ulong _horizon;
     private CandidateMap? _map;
+    private bool _sweepScheduled;
 
     /// <summary>Investigations (not deleted) held for scoring new events.</summary>
     public int Count
@@ -143,6 +144,7 @@ public sealed class InvestigationRegistry(
                 var more = await TailOnceAsync(stoppingToken);
                 failures = 0;
                 await RunDueRetroLinksAsync();
+                await ScheduleSweepOnceAsync();
                 if (!more)
                 {
                     bool waiting;
@@ -173,6 +175,28 @@ public sealed class InvestigationRegistry(
                     break;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Makes sure the cluster's sweep of never-evaluated events is on its reminder (every silo asks
+    /// once; the reminder is one per cluster). Until the silo can take grain calls this keeps failing
+    /// quietly and is tried again.
+    /// </summary>
+    private async Task ScheduleSweepOnceAsync()
+    {
+        if (_sweepScheduled)
+        {
+            return;
+        }
+        try
+        {
+            await grains.GetGrain<ILinkerSweepGrain>(0).EnsureScheduledAsync();
+            _sweepScheduled = true;
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "The linker sweep could not be scheduled yet");
         }
     }
 
