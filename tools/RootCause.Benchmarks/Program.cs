@@ -1,9 +1,15 @@
 using RootCause.Benchmarks;
+using RootCause.Benchmarks.Linking;
 using RootCause.Benchmarks.Visibility;
 
 if (args.Length > 0 && args[0] == "visibility")
 {
     return await VisibilityBenchmark.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "linking")
+{
+    return await LinkingBenchmark.RunAsync(args[1..]);
 }
 
 // Ingest and reads through the grains, next to a raw-Npgsql baseline; "search" as the first
