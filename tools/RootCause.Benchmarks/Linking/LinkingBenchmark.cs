@@ -162,20 +162,27 @@ public static class LinkingBenchmark
             var drainMachine = drainCpu.Describe();
             var drainPg = PostgresCpu.Between(pgBefore, await _postgres.SnapshotAsync());
             var drainActivity = await _stored.ActivityAsync() - activityBefore;
-            var drained = await ConfirmStoredAsync("baseline", expected, drainStarted);
-            results.Drain = new DrainResult(baseline.Length, drainStarted, drained, drainProcess, drainPg, drainActivity, drainMachine);
+            var drainEvaluations = meter.Evaluated - evaluatedBefore;
+            var drained = await ConfirmStoredAsync("baseline", baseline, expected);
+            results.Drain = new DrainResult(baseline.Length, drainStarted, drained, drainEvaluations, drainProcess, drainPg, drainActivity, drainMachine);
             results.Load.Add(("after drain", LoadAverage()));
 
             results.Sustained = await IngestPhaseAsync("sustained", sustained, waitForLinker: true);
             results.Load.Add(("after sustained", LoadAverage()));
 
+            var beforeLatency = meter.Evaluated;
             results.Latency = await LatencyPhaseAsync(latency);
             results.Load.Add(("after latency", LoadAverage()));
+            // Above the linker's capacity the phase ends with a backlog: let it drain before the checks.
+            await WaitForCounterAsync("latency", latency.Length - results.Latency.Failures, beforeLatency);
 
             foreach (var (phase, events) in new[] { ("baseline", baseline), ("sustained", sustained), ("latency", latency) })
             {
                 results.Checks.Add(await CheckAsync(phase, events));
             }
+            // The phases end when their last event was evaluated, by its own linker_checked_at.
+            results.Drain = results.Drain with { Linked = results.Drain.Linked with { LastCheckedAt = results.Checks[0].LastCheckedAt } };
+            results.Sustained = results.Sustained with { Linked = results.Sustained.Linked! with { LastCheckedAt = results.Checks[1].LastCheckedAt } };
             results.Queues = await _stored.QueuesAsync();
             results.Counters = await CountersAsync();
             return results;
@@ -326,8 +333,9 @@ public static class LinkingBenchmark
             var machine = cpu.Describe();
             var pgSeconds = PostgresCpu.Between(pgBefore, await _postgres.SnapshotAsync());
             var activity = await _stored.ActivityAsync() - activityBefore;
-            var linked = waitForLinker ? await ConfirmStoredAsync(phase, events.Length - sample.Failures, startedAt) : null;
-            return new IngestPhaseResult(phase, sample, startedAt, acknowledgedAt, linked, processSeconds, pgSeconds, activity, machine);
+            var evaluations = meter.Evaluated - evaluatedBefore;
+            var linked = waitForLinker ? await ConfirmStoredAsync(phase, events, events.Length - sample.Failures) : null;
+            return new IngestPhaseResult(phase, sample, startedAt, acknowledgedAt, linked, evaluations, processSeconds, pgSeconds, activity, machine);
         }
 
         private async Task IngestAsync(PlannedEvent planned)
@@ -340,43 +348,54 @@ public static class LinkingBenchmark
         }
 
         /// <summary>
-        /// Waits until the linker grains of this silo (the only one) have counted
-        /// <paramref name="expected"/> evaluations since <paramref name="evaluatedBefore"/>. The counter
-        /// costs nothing to read, so the wait puts no load on the database; it counts redeliveries
-        /// too, so reaching it means "probably done", which <see cref="ConfirmStoredAsync"/> then checks.
+        /// Waits until the linker has probably handled every event of the phase: the linker grains of
+        /// this silo (the only one) have counted <paramref name="expected"/> evaluations since
+        /// <paramref name="evaluatedBefore"/>, and the stream queue is empty. The counter costs nothing
+        /// to read but counts redeliveries too (under a backlog older than the stream's visibility
+        /// timeout there are many), so once it is reached the queue is counted every half second
+        /// until no message is left; <see cref="ConfirmStoredAsync"/> then checks storage.
         /// </summary>
         private async Task WaitForCounterAsync(string phase, int expected, long evaluatedBefore)
         {
             var deadline = Stopwatch.GetTimestamp() + (long)(options.TimeoutSeconds * (double)Stopwatch.Frequency);
             var lastReport = Stopwatch.GetTimestamp();
-            while (meter.Evaluated - evaluatedBefore < expected && Stopwatch.GetTimestamp() < deadline)
+            while (Stopwatch.GetTimestamp() < deadline)
             {
-                if (Stopwatch.GetElapsedTime(lastReport) > TimeSpan.FromSeconds(5))
+                var reached = meter.Evaluated - evaluatedBefore >= expected;
+                var report = Stopwatch.GetElapsedTime(lastReport) > TimeSpan.FromSeconds(5);
+                if (reached || report)
                 {
                     var (queued, dead) = await _stored.QueuesAsync();
-                    Progress(string.Create(CultureInfo.InvariantCulture,
-                        $"{phase}: linker evaluated {meter.Evaluated - evaluatedBefore} of {expected}; {queued} stream messages queued, {dead} dead letters; load {LoadAverage()}"));
-                    lastReport = Stopwatch.GetTimestamp();
+                    if (reached && queued == 0)
+                    {
+                        return;
+                    }
+                    if (report)
+                    {
+                        Progress(string.Create(CultureInfo.InvariantCulture,
+                            $"{phase}: linker evaluations {meter.Evaluated - evaluatedBefore} (of {expected} events; redeliveries count again); {queued} stream messages queued, {dead} dead letters; load {LoadAverage()}"));
+                        lastReport = Stopwatch.GetTimestamp();
+                    }
                 }
-                await Task.Delay(TimeSpan.FromMilliseconds(50));
+                await Task.Delay(TimeSpan.FromMilliseconds(reached ? 500 : 50));
             }
         }
 
         /// <summary>
         /// Reads storage until <paramref name="expected"/> events of the phase are stored as evaluated
-        /// (or the timeout passes), and returns when the last one was evaluated: the greatest
-        /// <c>linker_checked_at</c>, which times the phase's end exactly, whatever the polling.
+        /// (or the timeout passes). When the last one was evaluated is filled in by the checks at the
+        /// end, from the events' own <c>linker_checked_at</c>.
         /// </summary>
-        private async Task<LinkingProgress> ConfirmStoredAsync(string phase, int expected, DateTimeOffset since)
+        private async Task<LinkingProgress> ConfirmStoredAsync(string phase, PlannedEvent[] events, int expected)
         {
             var deadline = Stopwatch.GetTimestamp() + (long)(options.TimeoutSeconds * (double)Stopwatch.Frequency);
+            var ids = events.Select(e => e.Id).ToArray();
             while (true)
             {
-                var progress = await _stored.ProgressAsync(phase);
+                var progress = await _stored.ProgressAsync(ids);
                 if (progress.Checked >= expected)
                 {
-                    Progress(string.Create(CultureInfo.InvariantCulture,
-                        $"{phase}: all {progress.Checked} stored as evaluated, the last {(progress.LastCheckedAt!.Value - since).TotalSeconds:F1} s after the phase began"));
+                    Progress($"{phase}: all {progress.Checked} stored as evaluated");
                     return progress;
                 }
                 if (Stopwatch.GetTimestamp() > deadline)
@@ -384,8 +403,8 @@ public static class LinkingBenchmark
                     Progress($"{phase}: TIMEOUT after {options.TimeoutSeconds} s with {expected - progress.Checked} events not evaluated");
                     return progress;
                 }
-                Progress($"{phase}: {progress.Checked} of {expected} stored as evaluated; looking again in 2 s");
-                await Task.Delay(TimeSpan.FromSeconds(2));
+                Progress($"{phase}: {progress.Checked} of {expected} stored as evaluated; looking again in 5 s");
+                await Task.Delay(TimeSpan.FromSeconds(5));
             }
         }
 
@@ -521,7 +540,11 @@ public static class LinkingBenchmark
                     continue;
                 }
                 check.Stored++;
-                check.Checked += ev.Checked ? 1 : 0;
+                if (ev.CheckedAt is { } checkedAt)
+                {
+                    check.Checked++;
+                    check.LastCheckedAt = check.LastCheckedAt is { } last && last > checkedAt ? last : checkedAt;
+                }
                 check.Pairs += ev.InvestigationIds.Count;
                 check.Suggestions += ev.Suggestions;
                 check.StoredBytes += ev.StoredBytes;

@@ -11,6 +11,7 @@ public sealed record IngestPhaseResult(
     DateTimeOffset StartedAt,
     DateTimeOffset AcknowledgedAt,
     LinkingProgress? Linked,
+    long Evaluations,
     double ProcessCpuSeconds,
     double? PostgresCpuSeconds,
     DatabaseActivity Activity,
@@ -30,7 +31,7 @@ public sealed record IngestPhaseResult(
 }
 
 /// <summary>The linker alone working off a queued backlog, ingest idle.</summary>
-public sealed record DrainResult(int Events, DateTimeOffset StartedAt, LinkingProgress Linked, double ProcessCpuSeconds, double? PostgresCpuSeconds, DatabaseActivity Activity, string Machine)
+public sealed record DrainResult(int Events, DateTimeOffset StartedAt, LinkingProgress Linked, long Evaluations, double ProcessCpuSeconds, double? PostgresCpuSeconds, DatabaseActivity Activity, string Machine)
 {
     public double? Seconds => Linked.LastCheckedAt is { } last ? (last - StartedAt).TotalSeconds : null;
 
@@ -68,6 +69,7 @@ public sealed class PhaseCheck(string phase, int planned)
     public int Pairs { get; set; }
     public int Suggestions { get; set; }
     public long StoredBytes { get; set; }
+    public DateTimeOffset? LastCheckedAt { get; set; }
     public int Targeted { get; set; }
     public int TargetedLinkedToTarget { get; set; }
     public int NoiseLinked { get; set; }
@@ -118,7 +120,7 @@ public static class LinkingReport
             + $"latency phase {options.Rate}/s for {options.Duration} s; seed {options.Seed}. Run took {duration.TotalMinutes:F1} min."));
         o.WriteLine();
 
-        o.WriteLine("| phase | events | ingest ack/s | ack p50 ms | ack p99 ms | fully linked/s | last evaluated after (s) | process CPU ms/event | PostgreSQL CPU ms/event | commits/event | rows written/event |");
+        o.WriteLine("| phase | events | ingest ack/s | ack p50 ms | ack p99 ms | fully linked/s | last evaluated after (s) | process CPU ms/event | PostgreSQL CPU ms/event | transactions/event | rows written/event |");
         o.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         if (r.Baseline is { } b)
         {
@@ -149,13 +151,15 @@ public static class LinkingReport
             o.WriteLine(string.Create(c,
                 $"- When the last acknowledgement returned, the linker was {(sustained.Linked?.LastCheckedAt is { } last ? (last - sustained.AcknowledgedAt).TotalSeconds : double.NaN):F1} s from done."));
             o.WriteLine($"- CPU: baseline {baseline.Machine}; drain {r.Drain?.Machine}; sustained (ingest until all evaluated) {sustained.Machine}.");
+            o.WriteLine(string.Create(c,
+                $"- Linker evaluations (the `rootcause.linker.events` counter, redeliveries included): drain {r.Drain?.Evaluations} for {r.Drain?.Events} events, sustained {sustained.Evaluations} for {sustained.Acknowledged} events."));
         }
         o.WriteLine();
 
         if (r.Latency is { } lat)
         {
             o.WriteLine(string.Create(c,
-                $"Latency phase: {lat.Events} events that link, issued at {lat.AchievedRate:F0}/s (asked {options.Rate}/s), all linked and seen within {lat.Seconds:F1} s; "
+                $"Latency phase: {lat.Events} events that link, issued at {lat.AchievedRate:F0}/s (asked {options.Rate}/s); the last watch ended {lat.Seconds:F1} s after the first ingest; "
                 + $"{lat.Gets} GETs (each pending event read again {LinkingBenchmark.PollInterval.TotalMilliseconds:F0} ms after its previous answer, at most {LinkingBenchmark.PollConcurrency} GETs in flight; "
                 + $"{lat.Visible.Sum() / Math.Max(1, lat.Gets):F0} ms between GETs of one event on average, the effective polling resolution); {lat.Machine}."));
             o.WriteLine();
