@@ -24,15 +24,15 @@ public sealed record PlannedEvent(EventDraft Draft, Guid Id, Guid? Target, strin
 /// hour; and events in the shapes of docs/events.md.
 /// </summary>
 /// <remarks>
-/// Ground truth. A targeted event names its investigation's component and is timestamped during
-/// the impact (between started and detected; a deployment shortly before the start), where every
-/// kind scores at least 0.76 against that investigation (time 1, component 1, evidence ≥ 0.55),
-/// above the 0.75 link threshold. Noise is of three kinds, none able to reach the threshold with
-/// the default weights: events of components missing from the catalog (no candidates at all);
-/// events of catalog components from before every investigation's look-back (time 0); and live
-/// events of catalog components timestamped after every investigation's detection, which score at
-/// most 0.72 against the affected component (time ≤ 0.8, evidence after detection ≤ 0.5) and so
-/// become suggestions at most. Event tags never overlap investigation tags, so tags add nothing.
+/// Ground truth. A targeted event names its investigation's component and is timestamped in its
+/// impact (a symptom between started and detected; a change shortly before the start), where every
+/// kind scores above the 0.75 link threshold against that investigation (time 1, component 1, a
+/// symptom's evidence; commits, CI runs and deployments come 1–20 min before the impact began).
+/// Noise is of three kinds, none able to reach the threshold with the default weights: events of
+/// components missing from the catalog (no candidates at all); events of catalog components from
+/// before every investigation's look-back (time 0); and live events of catalog components after
+/// every detection, from staging (the other environment scales the confidence by 0.4). Event tags
+/// never overlap investigation tags, so tags add nothing.
 /// </remarks>
 public sealed class LinkingWorkload
 {
@@ -172,7 +172,9 @@ public sealed class LinkingWorkload
         var kind = PickKind();
         var started = investigation.Fields.StartedAt!.Value;
         var detected = investigation.Fields.DetectedAt!.Value;
-        var at = kind == "deployment"
+        // Changes come before the impact (a commit made after it began cannot have caused it);
+        // symptoms during it.
+        var at = kind is "deployment" or "commit" or "ci_failure"
             ? started - TimeSpan.FromMinutes(1 + 19 * _random.NextDouble())
             : started + (detected - started) * _random.NextDouble();
         return Make(kind, component.Name, component.Service!, at, metadata, investigation.Id);
@@ -194,9 +196,10 @@ public sealed class LinkingWorkload
             ? (kind is "commit" or "ci_failure"
                 ? _now - TimeSpan.FromDays(8 + 12 * _random.NextDouble())
                 : _now - TimeSpan.FromHours(4 + 20 * _random.NextDouble()))
-            // Live: after every investigation's detection (the latest is 2 minutes before the workload's now).
+            // Live, after every investigation's detection (the latest is 2 minutes before the workload's
+            // now), but from staging: the linker scales events of another environment down.
             : _now - TimeSpan.FromSeconds(90 * _random.NextDouble());
-        return Make(kind, component.Name, component.Service!, at, metadata, null);
+        return Make(kind, component.Name, component.Service!, at, metadata, null, roll < 0.60 ? "production" : "staging");
     }
 
     private string PickKind()
@@ -214,7 +217,7 @@ public sealed class LinkingWorkload
     }
 
     /// <summary>One event of <paramref name="kind"/> about <paramref name="component"/>, in the shapes of docs/events.md.</summary>
-    private PlannedEvent Make(string kind, string component, string service, DateTimeOffset at, string metadata, Guid? target)
+    private PlannedEvent Make(string kind, string component, string service, DateTimeOffset at, string metadata, Guid? target, string environment = "production")
     {
         var seq = Interlocked.Increment(ref _sequence);
         var role = component[(component.LastIndexOf('-') + 1)..];
@@ -283,6 +286,11 @@ public sealed class LinkingWorkload
             }),
             _ => Span(component, service),
         };
+        data["environment"] = environment;
+        if (data["resource"] is JsonObject resource)
+        {
+            resource["deployment.environment"] = environment;
+        }
         var draft = new EventDraft
         {
             Source = source,
