@@ -17,7 +17,14 @@ namespace RootCause.Connectors.Logs;
 public interface ILogSpikeGrain : IGrainWithStringKey
 {
     /// <summary>Folds a batch's errors in; returns the spike events written (created or grown) because of it.</summary>
-    Task<IReadOnlyList<WebhookEvent>> ObserveAsync(ErrorObservation observation);
+    Task<IReadOnlyList<SpikeWritten>> ObserveAsync(ErrorObservation observation);
+}
+
+/// <summary>A spike event written by <see cref="ILogSpikeGrain.ObserveAsync"/>: created, or rewritten as the spike grew.</summary>
+[GenerateSerializer, Immutable, Alias("rc.LogSpikeWritten")]
+public sealed record SpikeWritten([property: Id(0)] Guid Id, [property: Id(1)] bool Created, [property: Id(2)] string SourceId)
+{
+    public WebhookEvent ToEvent() => new(Id, Created, "error_spike", SourceId);
 }
 
 public sealed class LogSpikeState
@@ -37,10 +44,10 @@ public sealed partial class LogSpikeGrain(
 {
     private string Service => this.GetPrimaryKeyString();
 
-    public async Task<IReadOnlyList<WebhookEvent>> ObserveAsync(ErrorObservation observation)
+    public async Task<IReadOnlyList<SpikeWritten>> ObserveAsync(ErrorObservation observation)
     {
         var due = ErrorSpikeDetector.Observe(store.State.Detector, observation);
-        var written = new List<WebhookEvent>();
+        var written = new List<SpikeWritten>();
         try
         {
             foreach (var episode in due)
@@ -57,7 +64,7 @@ public sealed partial class LogSpikeGrain(
         return written;
     }
 
-    private async Task<WebhookEvent> WriteAsync(SpikeEpisode episode)
+    private async Task<SpikeWritten> WriteAsync(SpikeEpisode episode)
     {
         var draft = Draft(Service, episode);
         WebhookEvent result;
@@ -70,7 +77,7 @@ public sealed partial class LogSpikeGrain(
             {
                 SpikeDetected(logger, Service, draft.SourceId, episode.Count, episode.Baseline);
                 Remember(episode);
-                return result;
+                return new SpikeWritten(result.Id, true, result.SourceId);
             }
         }
         // The event exists: it grows with the spike.
@@ -87,7 +94,7 @@ public sealed partial class LogSpikeGrain(
         };
         var updated = await grain.UpdateAsync(changes, current.Version);
         Remember(episode);
-        return new WebhookEvent(updated.Id, false, updated.EventType, updated.SourceId);
+        return new SpikeWritten(updated.Id, false, updated.SourceId);
     }
 
     private static void Remember(SpikeEpisode episode)

@@ -69,7 +69,7 @@ public sealed class LogsIngest(IGrainFactory grains, ConnectorIngest ingest, IDe
             Records = batch.Records.Count,
             Errors = errors.Count,
             Malformed = batch.Malformed.Count,
-            Events = [.. spikes.SelectMany(s => s), .. tally.Events],
+            Events = [.. spikes.SelectMany(s => s).Select(s => s.ToEvent()), .. tally.Events],
             DeadLetterIds = [.. deadLetterIds, .. tally.DeadLetterIds],
         };
     }

@@ -72,7 +72,7 @@ public sealed partial class LogsReceiver(IGrainFactory grains, LogsIngest logs, 
             return new LogsOutcome
             {
                 Status = WebhookStatus.Unavailable,
-                Reason = "The batch could not be handed on now; it is in the dead-letter queue and may be sent again.",
+                Reason = $"The batch could not be handed on now ({e.GetType().Name}: {e.Message}); it is in the dead-letter queue and may be sent again.",
                 Records = batch.Records.Count,
                 Malformed = batch.Malformed.Count,
                 DeadLetterIds = [entry.Id],

@@ -240,8 +240,8 @@ public sealed class LogsPullTests(ConnectorSiloFixture silo) : IDisposable
         Assert.Equal(("succeeded", 0L, 0L, 0L), second);
         // First run: three pages (2 + 2 + 1), the later ones after the previous page's last sort values.
         Assert.Null(bodies[0]["search_after"]);
-        Assert.Equal(JsonSerializer.Serialize(new object[] { baseMs + 1000, 1 }), bodies[1]["search_after"]!.ToJsonString());
-        Assert.Equal(JsonSerializer.Serialize(new object[] { baseMs + 2000, 3 }), bodies[2]["search_after"]!.ToJsonString());
+        Assert.Equal(JsonSerializer.Serialize(new object[] { baseMs, 1 }), bodies[1]["search_after"]!.ToJsonString());
+        Assert.Equal(JsonSerializer.Serialize(new object[] { baseMs + 1000, 3 }), bodies[2]["search_after"]!.ToJsonString());
         Assert.Equal("asc", (string?)bodies[0]["sort"]![0]!["@timestamp"]);
     }
 
