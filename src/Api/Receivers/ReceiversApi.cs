@@ -32,6 +32,7 @@ public static class ReceiversApi
             .WithSummary("GitLab webhooks for the connector named gitlab (X-Gitlab-Event, X-Gitlab-Token)");
         group.MapPost("/gitlab/{connector}", (string connector, HttpContext context, IWebhookReceiver receiver) => GitLabAsync(context, receiver, connector))
             .WithSummary("GitLab webhooks for a named connector");
+        group.MapLogsReceiver();
         return group;
     }
 

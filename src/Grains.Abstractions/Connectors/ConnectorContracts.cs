@@ -14,6 +14,37 @@ public enum ConnectorKind
 
     /// <summary>Receives GitLab webhooks: push, tag push, pipeline and job hooks.</summary>
     Gitlab,
+
+    /// <summary>Logs: NDJSON pushed to its receiver, a tailed file, or pulled from Loki or Elasticsearch/OpenSearch.</summary>
+    Logs,
+}
+
+/// <summary>Where a <see cref="ConnectorKind.Logs"/> connector gets its lines.</summary>
+public enum LogsInput
+{
+    /// <summary>Shippers POST batches to <c>/api/receivers/logs/{connector}</c> with a bearer token.</summary>
+    Push,
+
+    /// <summary>A file on the silo, tailed (rotation and truncation followed).</summary>
+    File,
+
+    /// <summary>Grafana Loki's <c>/loki/api/v1/query_range</c>, polled.</summary>
+    Loki,
+
+    /// <summary>Elasticsearch or OpenSearch <c>_search</c> with <c>search_after</c>, polled.</summary>
+    Elasticsearch,
+}
+
+/// <summary>Which single error records a logs connector keeps as <c>log_error</c> events (spikes are detected either way).</summary>
+public enum LogErrorsKept
+{
+    None,
+
+    /// <summary>Fatal/critical records only: rare, and each one matters.</summary>
+    Fatal,
+
+    /// <summary>Every record at error level or above (noisy: floods become many events).</summary>
+    All,
 }
 
 /// <summary>
@@ -52,6 +83,33 @@ public sealed record ConnectorConfig
 
     /// <summary>github/gitlab: also keep successful CI runs (as <c>ci_success</c> events).</summary>
     [Id(9)] public bool KeepSuccesses { get; init; }
+
+    /// <summary>logs: where the lines come from (default push).</summary>
+    [Id(10)] public LogsInput? Input { get; init; }
+
+    /// <summary>logs (loki, elasticsearch): the upstream's base URL.</summary>
+    [Id(11)] public string? Url { get; init; }
+
+    /// <summary>logs: the LogQL query (loki, required) or a query_string query (elasticsearch, optional).</summary>
+    [Id(12)] public string? Query { get; init; }
+
+    /// <summary>logs (elasticsearch): the index, alias or pattern searched.</summary>
+    [Id(13)] public string? Index { get; init; }
+
+    /// <summary>logs: the service of records that name none.</summary>
+    [Id(14)] public string? Service { get; init; }
+
+    /// <summary>logs: a minute is a spike when its errors reach this many times the baseline (default 3).</summary>
+    [Id(15)] public double? SpikeFactor { get; init; }
+
+    /// <summary>logs: and at least this many errors (default 20).</summary>
+    [Id(16)] public int? SpikeMinCount { get; init; }
+
+    /// <summary>logs: single errors kept as <c>log_error</c> events (default fatal).</summary>
+    [Id(17)] public LogErrorsKept? KeepErrors { get; init; }
+
+    /// <summary>logs (loki, elasticsearch): entries asked for per request (default 1000).</summary>
+    [Id(18)] public int? PageSize { get; init; }
 }
 
 /// <summary>How far a polling connector has got: everything up to and including this commit is ingested.</summary>

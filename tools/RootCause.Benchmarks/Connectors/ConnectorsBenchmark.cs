@@ -75,6 +75,10 @@ public static class ConnectorsBenchmark
             var grains = app.Services.GetRequiredService<IGrainFactory>();
             await grains.GetGrain<IConnectorGrain>("github").PutAsync(new ConnectorConfig { Kind = ConnectorKind.Github, Secret = "env:ROOTCAUSE_BENCH_WEBHOOK_SECRET" });
             await grains.GetGrain<IConnectorGrain>("gitlab").PutAsync(new ConnectorConfig { Kind = ConnectorKind.Gitlab, Secret = "env:ROOTCAUSE_BENCH_WEBHOOK_SECRET" });
+            await grains.GetGrain<IConnectorGrain>("logs").PutAsync(new ConnectorConfig
+            {
+                Kind = ConnectorKind.Logs, Input = LogsInput.Push, Secret = "env:ROOTCAUSE_BENCH_WEBHOOK_SECRET", KeepErrors = LogErrorsKept.All,
+            });
             Console.Error.WriteLine($"[connectors] silo up on {database.Name}; {events} events per connector");
 
             var rows = new List<(string Name, string How, LatencySummary Latency)>();
@@ -98,6 +102,8 @@ public static class ConnectorsBenchmark
                 PostAsync(http, "/api/receivers/gitlab", "X-Gitlab-Event", "Push Hook", GitLabPush(run, i, start), github: false))));
             rows.Add(("gitlab pipeline", "POST /api/receivers/gitlab, a failed pipeline", await TimeAsync(events, i =>
                 PostAsync(http, "/api/receivers/gitlab", "X-Gitlab-Event", "Pipeline Hook", GitLabPipeline(run, i, start), github: false))));
+            rows.Add(("logs push", "POST /api/receivers/logs/logs, 1 ECS error line per batch: parse, spike detector, log_error", await TimeAsync(events, i =>
+                PostLogsAsync(http, "/api/receivers/logs/logs", LogsLine(run, i, start)))));
 
             // The poller: a repository of N commits, read once (as a sync reads a batch), then each
             // commit drafted and ingested the way the connector does; the read's share per commit is added.
@@ -172,6 +178,23 @@ public static class ConnectorsBenchmark
             throw new InvalidOperationException($"{url} {eventName} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         }
     }
+
+    private static async Task PostLogsAsync(HttpClient http, string url, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(body, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Secret);
+        using var response = await http.SendAsync(request);
+        if ((int)response.StatusCode != 200)
+        {
+            throw new InvalidOperationException($"{url} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>One error a minute apart, so each batch is one log_error and no spike.</summary>
+    private static string LogsLine(string run, int i, DateTimeOffset start) => $$"""
+        {"@timestamp":"{{start.AddMinutes(i):O}}","log.level":"error","message":"Request {{i}} failed: could not reach inventory","ecs.version":"8.11.0","service.name":"orders-{{run}}","host.name":"orders-5c8b","error.type":"java.net.ConnectException","error.message":"Connection refused (inventory:8080)","error.stack_trace":"java.net.ConnectException: Connection refused\n\tat com.acme.orders.InventoryClient.reserve(InventoryClient.java:57)"}
+        """.ReplaceLineEndings("") + "\n";
 
     private static string Sha(string run, int i, string kind) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(Encoding.UTF8.GetBytes($"{run}:{kind}:{i}")));

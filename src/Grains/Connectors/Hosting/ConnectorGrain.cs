@@ -34,6 +34,7 @@ public sealed partial class ConnectorGrain(
     ConnectorIngest ingest,
     ConnectorResilience resilience,
     IDeadLetterQueue deadLetters,
+    Logs.LogsPuller logsPuller,
     TimeProvider time,
     ILogger<ConnectorGrain> logger) : Grain, IConnectorGrain, IRemindable
 {
@@ -147,7 +148,7 @@ public sealed partial class ConnectorGrain(
             return;
         }
         var config = store.State.Config;
-        if (config is not { Kind: ConnectorKind.Git, Enabled: true })
+        if (config is not { Enabled: true } || !Polls(config))
         {
             // Left over from a config that no longer polls.
             await UpdateReminderAsync(config);
@@ -162,10 +163,14 @@ public sealed partial class ConnectorGrain(
     private async Task<ConnectorRun> StartAsync(ConnectorRunKind kind, DateTimeOffset? from, DateTimeOffset? to, string trigger, bool wait)
     {
         var config = store.State.Config ?? throw new NotFoundException("connector", Name);
-        if (config.Kind != ConnectorKind.Git)
+        if (!Polls(config))
         {
             throw new StateConflictException("kind",
-                $"connector {Name} is a {RootCauseJson.Name(config.Kind!.Value)} connector: its upstream pushes webhooks, there is nothing to poll.");
+                $"connector {Name} is a {RootCauseJson.Name(config.Kind!.Value)} connector: its upstream pushes to it, there is nothing to poll.");
+        }
+        if (kind == ConnectorRunKind.Backfill && config.Kind != ConnectorKind.Git)
+        {
+            throw new StateConflictException("kind", $"connector {Name}: backfill applies to git connectors; a logs connector reads on from its cursor.");
         }
         if (!config.Enabled)
         {
@@ -203,14 +208,17 @@ public sealed partial class ConnectorGrain(
         await Task.Yield();
         try
         {
-            var source = GitSource.From(config);
-            if (run.Kind == ConnectorRunKind.Sync)
+            if (config.Kind == ConnectorKind.Logs)
             {
-                await SyncGitAsync(source, config, cancellationToken);
+                await SyncLogsAsync(config, cancellationToken);
+            }
+            else if (run.Kind == ConnectorRunKind.Sync)
+            {
+                await SyncGitAsync(GitSource.From(config), config, cancellationToken);
             }
             else
             {
-                await BackfillGitAsync(source, run.From!.Value, run.To!.Value, cancellationToken);
+                await BackfillGitAsync(GitSource.From(config), run.From!.Value, run.To!.Value, cancellationToken);
             }
             _progress = _progress! with { State = ConnectorRunState.Succeeded };
         }
@@ -282,6 +290,23 @@ public sealed partial class ConnectorGrain(
         }
     }
 
+    private Task SyncLogsAsync(ConnectorConfig config, CancellationToken cancellationToken) =>
+        logsPuller.SyncAsync(Name, config, store.State.Cursor?.Position, async (batch, position) =>
+        {
+            _progress = _progress! with
+            {
+                Found = _progress.Found + batch.Found,
+                Processed = _progress.Processed + batch.Found,
+                Created = _progress.Created + batch.Tally.Created,
+                Existing = _progress.Existing + batch.Tally.Existing,
+                DeadLettered = _progress.DeadLettered + batch.Tally.Malformed,
+            };
+            await AdvanceAsync(new GitPosition(position, time.GetUtcNow()));
+        }, cancellationToken);
+
+    /// <summary>Git polls a repository; a logs connector polls unless shippers push to it.</summary>
+    private static bool Polls(ConnectorConfig config) => config.Kind == ConnectorKind.Git || Logs.LogsRules.IsPulled(config);
+
     private async Task BackfillGitAsync(GitSource source, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         var pipeline = resilience.For(Name);
@@ -346,7 +371,7 @@ public sealed partial class ConnectorGrain(
 
     private async Task UpdateReminderAsync(ConnectorConfig? config)
     {
-        if (config is { Kind: ConnectorKind.Git, Enabled: true })
+        if (config is { Enabled: true } && Polls(config))
         {
             var period = config.PollInterval ?? ConnectorRules.DefaultPollInterval;
             if (_reminder is null || _lastPeriod != period)

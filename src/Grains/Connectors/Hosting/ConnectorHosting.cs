@@ -17,6 +17,10 @@ public static class ConnectorHosting
         services.AddSingleton<ConnectorIngest>();
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton<IWebhookReceiver>(sp => sp.GetRequiredService<WebhookReceiver>());
+        services.AddSingleton<Logs.LogsIngest>();
+        services.AddSingleton<Logs.LogsPuller>();
+        services.AddSingleton<Logs.LogsReceiver>();
+        services.AddSingleton<ILogsReceiver>(sp => sp.GetRequiredService<Logs.LogsReceiver>());
         services.AddHostedService<DeadLetterFormats>();
         return services;
     }
@@ -95,6 +99,15 @@ public static class ConnectorHosting
         public string? CommitUrl { get; init; }
         public string? Secret { get; init; }
         public bool KeepSuccesses { get; init; }
+        public LogsInput? Input { get; init; }
+        public string? Url { get; init; }
+        public string? Query { get; init; }
+        public string? Index { get; init; }
+        public string? Service { get; init; }
+        public double? SpikeFactor { get; init; }
+        public int? SpikeMinCount { get; init; }
+        public LogErrorsKept? KeepErrors { get; init; }
+        public int? PageSize { get; init; }
 
         public ConnectorConfig ToConfig() => new()
         {
@@ -108,6 +121,15 @@ public static class ConnectorHosting
             CommitUrl = CommitUrl,
             Secret = Secret,
             KeepSuccesses = KeepSuccesses,
+            Input = Input,
+            Url = Url,
+            Query = Query,
+            Index = Index,
+            Service = Service,
+            SpikeFactor = SpikeFactor,
+            SpikeMinCount = SpikeMinCount,
+            KeepErrors = KeepErrors,
+            PageSize = PageSize,
         };
     }
 
@@ -130,6 +152,7 @@ public static class ConnectorHosting
             parsers.Register(WebhookEnvelope.GitHubKind, WebhookEnvelope.Replay);
             parsers.Register(WebhookEnvelope.GitLabKind, WebhookEnvelope.Replay);
             parsers.Register(GitCommitDeadLetter.Kind, GitCommitDeadLetter.Replay);
+            parsers.Register(Logs.LogLineDeadLetter.Kind, Logs.LogLineDeadLetter.Replay);
             return Task.CompletedTask;
         }
 

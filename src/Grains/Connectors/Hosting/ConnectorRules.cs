@@ -33,6 +33,13 @@ public static partial class ConnectorRules
             errors.ThrowIfAny();
             return config;
         }
+        if (kind == ConnectorKind.Logs)
+        {
+            var logs = Logs.LogsRules.Validate(config, errors);
+            errors.ThrowIfAny();
+            return logs;
+        }
+        Logs.LogsRules.RefuseLogsFields(config, errors);
         var repository = errors.Optional("repository", config.Repository, 255);
         if (repository is not null && !RepositoryPattern().IsMatch(repository))
         {
