@@ -192,8 +192,8 @@ public sealed class LinkingWorkload
         }
         var component = _components[_random.Next(_components.Count)];
         var at = roll < 0.60
-            // Older than every look-back: 8–20 days for commits and CI runs (7 days), 4–24 h for the rest (2 h).
-            ? (kind is "commit" or "ci_failure"
+            // Older than every look-back: 8–20 days for changes (7 days), 4–24 h for the rest (2 h).
+            ? (kind is "commit" or "ci_failure" or "deployment"
                 ? _now - TimeSpan.FromDays(8 + 12 * _random.NextDouble())
                 : _now - TimeSpan.FromHours(4 + 20 * _random.NextDouble()))
             // Live, after every investigation's detection (the latest is 2 minutes before the workload's
