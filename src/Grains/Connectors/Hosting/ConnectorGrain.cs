@@ -34,9 +34,12 @@ public sealed partial class ConnectorGrain(
     ConnectorIngest ingest,
     ConnectorResilience resilience,
     IDeadLetterQueue deadLetters,
+    TelemetryPollers telemetry,
     TimeProvider time,
     ILogger<ConnectorGrain> logger) : Grain, IConnectorGrain, IRemindable
 {
+    private readonly TelemetryPollers _telemetry = telemetry;
+
     public const string ReminderName = "poll";
 
     /// <summary>Commits read, ingested and committed to the cursor at a time.</summary>
@@ -147,7 +150,7 @@ public sealed partial class ConnectorGrain(
             return;
         }
         var config = store.State.Config;
-        if (config is not { Kind: ConnectorKind.Git, Enabled: true })
+        if (config is not { Enabled: true } || !Polls(config))
         {
             // Left over from a config that no longer polls.
             await UpdateReminderAsync(config);
@@ -162,7 +165,7 @@ public sealed partial class ConnectorGrain(
     private async Task<ConnectorRun> StartAsync(ConnectorRunKind kind, DateTimeOffset? from, DateTimeOffset? to, string trigger, bool wait)
     {
         var config = store.State.Config ?? throw new NotFoundException("connector", Name);
-        if (config.Kind != ConnectorKind.Git)
+        if (!Polls(config))
         {
             throw new StateConflictException("kind",
                 $"connector {Name} is a {RootCauseJson.Name(config.Kind!.Value)} connector: its upstream pushes webhooks, there is nothing to poll.");
@@ -203,14 +206,17 @@ public sealed partial class ConnectorGrain(
         await Task.Yield();
         try
         {
-            var source = GitSource.From(config);
-            if (run.Kind == ConnectorRunKind.Sync)
+            if (config.Kind != ConnectorKind.Git)
             {
-                await SyncGitAsync(source, config, cancellationToken);
+                await PollTelemetryAsync(config, run, cancellationToken);
+            }
+            else if (run.Kind == ConnectorRunKind.Sync)
+            {
+                await SyncGitAsync(GitSource.From(config), config, cancellationToken);
             }
             else
             {
-                await BackfillGitAsync(source, run.From!.Value, run.To!.Value, cancellationToken);
+                await BackfillGitAsync(GitSource.From(config), run.From!.Value, run.To!.Value, cancellationToken);
             }
             _progress = _progress! with { State = ConnectorRunState.Succeeded };
         }
@@ -346,7 +352,7 @@ public sealed partial class ConnectorGrain(
 
     private async Task UpdateReminderAsync(ConnectorConfig? config)
     {
-        if (config is { Kind: ConnectorKind.Git, Enabled: true })
+        if (config is { Enabled: true } && Polls(config))
         {
             var period = config.PollInterval ?? ConnectorRules.DefaultPollInterval;
             if (_reminder is null || _lastPeriod != period)

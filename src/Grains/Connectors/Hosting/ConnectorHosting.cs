@@ -17,6 +17,12 @@ public static class ConnectorHosting
         services.AddSingleton<ConnectorIngest>();
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton<IWebhookReceiver>(sp => sp.GetRequiredService<WebhookReceiver>());
+        services.AddSingleton<TelemetryReceiver>();
+        services.AddSingleton<ITelemetryReceiver>(sp => sp.GetRequiredService<TelemetryReceiver>());
+        services.AddSingleton(sp => new Metrics.PrometheusClient(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Metrics.PrometheusPoller>();
+        services.AddSingleton(sp => new Traces.JaegerTraces(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<TelemetryPollers>();
         services.AddHostedService<DeadLetterFormats>();
         return services;
     }
@@ -95,6 +101,15 @@ public static class ConnectorHosting
         public string? CommitUrl { get; init; }
         public string? Secret { get; init; }
         public bool KeepSuccesses { get; init; }
+        public string? Url { get; init; }
+        public List<MetricQuery>? Queries { get; init; }
+        public TimeSpan? Step { get; init; }
+        public TimeSpan? Lookback { get; init; }
+        public double? Sensitivity { get; init; }
+        public TimeSpan? SlowThreshold { get; init; }
+        public double? SlowFactor { get; init; }
+        public int? SampleLimit { get; init; }
+        public List<string>? Services { get; init; }
 
         public ConnectorConfig ToConfig() => new()
         {
@@ -108,6 +123,15 @@ public static class ConnectorHosting
             CommitUrl = CommitUrl,
             Secret = Secret,
             KeepSuccesses = KeepSuccesses,
+            Url = Url,
+            Queries = Queries,
+            Step = Step,
+            Lookback = Lookback,
+            Sensitivity = Sensitivity,
+            SlowThreshold = SlowThreshold,
+            SlowFactor = SlowFactor,
+            SampleLimit = SampleLimit,
+            Services = Services,
         };
     }
 
@@ -130,6 +154,8 @@ public static class ConnectorHosting
             parsers.Register(WebhookEnvelope.GitHubKind, WebhookEnvelope.Replay);
             parsers.Register(WebhookEnvelope.GitLabKind, WebhookEnvelope.Replay);
             parsers.Register(GitCommitDeadLetter.Kind, GitCommitDeadLetter.Replay);
+            parsers.Register(Metrics.AlertmanagerWebhook.DeadLetterKind, Metrics.AlertmanagerWebhook.Replay);
+            parsers.Register(TelemetryReceiver.OtlpDeadLetterKind, TelemetryReceiver.ReplayTraces);
             return Task.CompletedTask;
         }
 
