@@ -6,6 +6,7 @@
 #   scripts/bench.sh search                 # the search benchmark: 1,000,000 events, 100,000 investigations
 #   scripts/bench.sh visibility             # change visibility in the search index on two silos
 #   scripts/bench.sh connectors             # each connector parses and ingests 100 events (p99 aim 50 ms)
+#   scripts/bench.sh linking                # linker throughput and ack → link latency, 1,000 open investigations
 #
 # Builds Release, starts (or reuses) the PostgreSQL cluster in .data/bench-postgres through
 # scripts/postgres.sh, runs the benchmark with every argument passed through, and stops that
@@ -36,9 +37,9 @@ stop_postgres "$bench_pgdata"
 trap 'stop_postgres "$bench_pgdata"' EXIT
 connection="$(start_postgres "$bench_pgdata")"
 
-# "search" or "visibility" selects that benchmark (scripts/bench.sh search --events 100000); it stays first.
+# "search", "visibility", "connectors" or "linking" selects that benchmark (scripts/bench.sh search --events 100000); it stays first.
 command=()
-if [[ "${1:-}" == "search" || "${1:-}" == "visibility" || "${1:-}" == "connectors" ]]; then
+if [[ "${1:-}" == "search" || "${1:-}" == "visibility" || "${1:-}" == "connectors" || "${1:-}" == "linking" ]]; then
     command=("$1")
     shift
 fi

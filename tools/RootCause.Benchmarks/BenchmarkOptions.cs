@@ -57,6 +57,8 @@ public sealed record BenchmarkOptions
                                extra Npgsql keywords for the run's database, for the silo and the
                                baseline alike (experiments only; default none)
           --keep               keep the benchmark database instead of dropping it
+
+        Other benchmarks, chosen by the first argument: search, visibility, linking (each with --help).
         """;
 
     /// <summary>Parses <c>--name value</c> and <c>--name=value</c>. On <c>--help</c>, returns false with a null problem.</summary>

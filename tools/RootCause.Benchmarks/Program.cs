@@ -1,4 +1,5 @@
 using RootCause.Benchmarks;
+using RootCause.Benchmarks.Linking;
 using RootCause.Benchmarks.Visibility;
 
 if (args.Length > 0 && args[0] == "visibility")
@@ -9,6 +10,11 @@ if (args.Length > 0 && args[0] == "visibility")
 if (args.Length > 0 && args[0] == "connectors")
 {
     return await RootCause.Benchmarks.Connectors.ConnectorsBenchmark.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "linking")
+{
+    return await LinkingBenchmark.RunAsync(args[1..]);
 }
 
 // Ingest and reads through the grains, next to a raw-Npgsql baseline; "search" as the first

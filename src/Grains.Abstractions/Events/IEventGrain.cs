@@ -36,4 +36,11 @@ public interface IEventGrain : IGrainWithGuidKey
     /// whose link status (linked or not) changed.
     /// </summary>
     Task<LinkApplication> ApplyAssessmentsAsync(IReadOnlyList<LinkAssessment> assessments, bool markChecked);
+
+    /// <summary>
+    /// Hands the event to the linker again if it is stored and the linker has not evaluated it (an
+    /// ingest whose hand-off was lost and never retried). True when it handed off.
+    /// </summary>
+    Task<bool> EnsureHandedOffAsync();
+
 }

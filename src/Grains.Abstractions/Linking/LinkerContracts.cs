@@ -50,3 +50,18 @@ public interface IRetroLinkerGrain : IGrainWithGuidKey
     /// <summary>Runs retro-linking for the investigation's fields as digested by <paramref name="linkingKey"/>, unless that is already done; concurrent calls for one key share one run.</summary>
     Task RunAsync(string linkingKey);
 }
+
+/// <summary>
+/// The cluster's one sweeper (key 0) of events stored but never evaluated by the linker: an ingest
+/// whose hand-off was lost (the silo died between the write and the publish) and that the caller
+/// never retried. Runs on a reminder.
+/// </summary>
+[Alias("rc.ILinkerSweepGrain")]
+public interface ILinkerSweepGrain : IGrainWithIntegerKey
+{
+    /// <summary>Registers the sweep's reminder (idempotent).</summary>
+    Task EnsureScheduledAsync();
+
+    /// <summary>Hands off again every event parsed more than <paramref name="olderThan"/> ago that the linker has not evaluated; returns how many.</summary>
+    Task<int> SweepAsync(TimeSpan olderThan);
+}

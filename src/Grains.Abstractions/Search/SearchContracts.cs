@@ -154,6 +154,8 @@ public static class SearchFields
     public const string ParsedAt = "parsed_at";
     public const string LinkedAt = "linked_at";
     public const string EventSeverityRank = "event_severity_rank";
+    /// <summary>"1" once the linker has evaluated the event, else "0".</summary>
+    public const string LinkerChecked = "linker_checked";
     /// <summary>Investigations the event is a pending suggestion for.</summary>
     public const string SuggestedFor = "suggested_for";
     /// <summary>

@@ -16,9 +16,9 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
     // it committed, its rows are visible here.
     private const string ReadSql = """
         WITH horizon AS (
-            SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin
+            SELECT pg_snapshot_xmin(s) AS xmin, pg_snapshot_xmax(s) AS xmax FROM pg_current_snapshot() AS s
         )
-        SELECT horizon.xmin, c.seq, c.txid, c.grain_type, c.grain_id_hash, c.grain_id_n0, c.grain_id_n1,
+        SELECT horizon.xmin, horizon.xmax, c.seq, c.txid, c.grain_type, c.grain_id_hash, c.grain_id_n0, c.grain_id_n1,
                c.grain_id_extension, c.version, c.cleared, c.changed_at
         FROM horizon
         LEFT JOIN LATERAL (
@@ -80,27 +80,29 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
 
         var rows = new List<ChangeRow>();
         ulong xmin = 0;
+        ulong xmax = 0;
         await using (var reader = await command.ExecuteReaderAsync(ct))
         {
             while (await reader.ReadAsync(ct))
             {
                 xmin = reader.GetFieldValue<ulong>(0);
-                if (reader.IsDBNull(1))
+                xmax = reader.GetFieldValue<ulong>(1);
+                if (reader.IsDBNull(2))
                 {
                     continue; // no rows: the LEFT JOIN still returns the horizon
                 }
 
                 rows.Add(new ChangeRow(
-                    Seq: reader.GetInt64(1),
-                    TxId: reader.GetFieldValue<ulong>(2),
-                    GrainType: reader.GetString(3),
-                    GrainIdHash: reader.GetInt32(4),
-                    GrainIdN0: reader.GetInt64(5),
-                    GrainIdN1: reader.GetInt64(6),
-                    GrainIdExtension: reader.IsDBNull(7) ? null : reader.GetString(7),
-                    Version: reader.GetInt32(8),
-                    Cleared: reader.GetBoolean(9),
-                    ChangedAt: reader.GetFieldValue<DateTimeOffset>(10)));
+                    Seq: reader.GetInt64(2),
+                    TxId: reader.GetFieldValue<ulong>(3),
+                    GrainType: reader.GetString(4),
+                    GrainIdHash: reader.GetInt32(5),
+                    GrainIdN0: reader.GetInt64(6),
+                    GrainIdN1: reader.GetInt64(7),
+                    GrainIdExtension: reader.IsDBNull(8) ? null : reader.GetString(8),
+                    Version: reader.GetInt32(9),
+                    Cleared: reader.GetBoolean(10),
+                    ChangedAt: reader.GetFieldValue<DateTimeOffset>(11)));
             }
         }
 
@@ -110,13 +112,13 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
             // (its xid is below xmin), so the rest of it is already visible and follows by seq.
             rows.RemoveRange(maxRows, rows.Count - maxRows);
             var last = rows[^1];
-            return new ChangeBatch(rows, new ChangeCursor(last.TxId, last.Seq), HasMore: true);
+            return new ChangeBatch(rows, new ChangeCursor(last.TxId, last.Seq), HasMore: true) { SnapshotXmax = xmax };
         }
 
         // Complete up to xmin. xmin never moves backwards, but a cursor from elsewhere (another
         // database, a restored backup) might be ahead of it: then keep the cursor as it is.
         var next = xmin > cursor.Horizon ? new ChangeCursor(xmin) : cursor;
-        return new ChangeBatch(rows, next, HasMore: false);
+        return new ChangeBatch(rows, next, HasMore: false) { SnapshotXmax = xmax };
     }
 }
 
@@ -133,6 +135,12 @@ public readonly record struct ChangeCursor(ulong Horizon, long AfterSeq = 0);
 /// <param name="HasMore">True when the page was cut at the requested size and more rows are ready now.</param>
 public sealed record ChangeBatch(IReadOnlyList<ChangeRow> Rows, ChangeCursor Next, bool HasMore)
 {
+    /// <summary>
+    /// The xmax of the read's snapshot: every transaction that committed before the read began has
+    /// an id below it, so a later read whose horizon reaches it has seen all of them.
+    /// </summary>
+    public ulong SnapshotXmax { get; init; }
+
     /// <summary>The horizon of <see cref="Next"/>.</summary>
     public ulong NewHorizon => Next.Horizon;
 }

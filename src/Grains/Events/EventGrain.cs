@@ -27,6 +27,9 @@ public sealed class EventGrain : Grain, IEventGrain
     /// <summary>The state name in storage (<c>grain_type</c> of the row).</summary>
     public const string StateName = "event";
 
+    /// <summary>The most pending suggestions (the linker's) one event keeps: the strongest.</summary>
+    public const int MaxSuggestions = 3;
+
     private readonly IGrainStorage _storage;
     private readonly TimeProvider _time;
     private readonly ILogger<EventGrain> _logger;
@@ -88,6 +91,18 @@ public sealed class EventGrain : Grain, IEventGrain
         await SaveAsync(created);
         await HandOffAsync(now);
         return new IngestResult(State.ToEvent(), Created: true);
+    }
+
+    public async Task<bool> EnsureHandedOffAsync()
+    {
+        await EnsureLoadedAsync();
+        if (!State.Exists || State.LinkerCheckedAt is not null)
+        {
+            return false;
+        }
+        await HandOffAsync(_time.GetUtcNow());
+        _logger.LogWarning("Event {EventId} was stored but never evaluated by the linker; handed off again", State.Id);
+        return true;
     }
 
     /// <summary>
@@ -251,19 +266,38 @@ public sealed class EventGrain : Grain, IEventGrain
             SetLinked(next, assessment.InvestigationId, status == EventLinkStatus.Linked, now);
             changed = true;
         }
+        // An event in a busy service can be a fair match for many open investigations: it keeps only
+        // its strongest few suggestions, so it stays small and a responder sees where it fits best.
+        var suggestions = links.Where(l => l.Status == EventLinkStatus.Suggested && !l.IsHumanDecision)
+            .OrderByDescending(l => l.Confidence).ThenBy(l => l.InvestigationId).ToList();
+        foreach (var weaker in suggestions.Skip(MaxSuggestions))
+        {
+            links.Remove(weaker);
+            changed = true;
+        }
         if (markChecked && next.LinkerCheckedAt is null)
         {
             next.LinkerCheckedAt = now;
             changed = true;
         }
+        // Adding a suggestion that the cap then drops again leaves the event as it was: no write.
+        changed = changed && !SameLinks(State, next);
         if (changed)
         {
-            next.Version = State.Version + 1;
+            // The linker's records do not move the version (the ETag): see InvestigationGrain.PersistAsync.
+            next.Version = State.Version;
             await SaveAsync(next);
         }
         var linked = assessments.Select(a => a.InvestigationId).Where(i => State.InvestigationIds?.Contains(i) == true).ToArray();
         return new LinkApplication(State.ToEvent(), linked);
     }
+
+    private static bool SameLinks(EventState a, EventState b) =>
+        a.LinkerCheckedAt == b.LinkerCheckedAt && a.LinkedAt == b.LinkedAt
+        && (a.InvestigationIds ?? []).Order().SequenceEqual((b.InvestigationIds ?? []).Order())
+        && (a.Links ?? []).Count == (b.Links ?? []).Count
+        && (a.Links ?? []).All(l => (b.Links ?? []).Any(m => m.InvestigationId == l.InvestigationId && m.Status == l.Status
+            && m.Confidence == l.Confidence && m.Summary == l.Summary && m.DecidedBy == l.DecidedBy));
 
     private static void SetLinked(EventState state, Guid investigationId, bool linked, DateTimeOffset now)
     {

@@ -166,7 +166,7 @@ public sealed class InvestigationGrain(
         var ev = await GrainFactory.GetGrain<IEventGrain>(eventId).GetAsync(includeDeleted: true);
         var linked = ev?.InvestigationIds.Contains(State.Id) == true;
         await ChangeAsync(null, (state, _) => linked ? AddOnce(state.EventIds ??= [], eventId) : state.EventIds?.Remove(eventId) == true,
-            includeDeleted: true);
+            includeDeleted: true, bookkeeping: true);
     }
 
     public async Task MarkRetroLinkedAsync(string linkingKey)
@@ -246,17 +246,22 @@ public sealed class InvestigationGrain(
         var next = State.Clone();
         if (change(next, now))
         {
-            await PersistAsync(next, bookkeeping ? State.UpdatedAt ?? now : now);
+            await PersistAsync(next, bookkeeping ? State.UpdatedAt ?? now : now, bumpVersion: !bookkeeping);
         }
         return State.ToInvestigation();
     }
 
-    /// <summary>Persists <paramref name="next"/> as the next version, last updated at <paramref name="updatedAt"/>.</summary>
-    private async Task PersistAsync(InvestigationState next, DateTimeOffset updatedAt)
+    /// <summary>
+    /// Persists <paramref name="next"/>, last updated at <paramref name="updatedAt"/>. The version (the
+    /// ETag) moves with every change made through the API; the linker's bookkeeping (its side of
+    /// links, retro-linking marks) leaves it, so links arriving during an incident never invalidate
+    /// the version a responder read before editing.
+    /// </summary>
+    private async Task PersistAsync(InvestigationState next, DateTimeOffset updatedAt, bool bumpVersion = true)
     {
         var previous = State;
         next.UpdatedAt = updatedAt;
-        next.Version = previous.Version + 1;
+        next.Version = bumpVersion ? previous.Version + 1 : previous.Version;
         store.State = next;
         try
         {

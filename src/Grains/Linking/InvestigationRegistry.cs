@@ -34,14 +34,16 @@ public sealed class InvestigationRegistry(
 
     private readonly object _gate = new();
     private readonly Dictionary<Guid, Investigation> _linkable = [];
+    private readonly Dictionary<Guid, string> _linkingKeys = [];
     private readonly Dictionary<Guid, (string Key, DateTimeOffset Due)> _retroPending = [];
     private readonly HashSet<Guid> _retroRunning = [];
-    private readonly List<(ulong Target, TaskCompletionSource Done)> _waiters = [];
+    private readonly List<Waiter> _waiters = [];
     private readonly SemaphoreSlim _wake = new(0);
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ChangeCursor _cursor;
     private ulong _horizon;
     private CandidateMap? _map;
+    private bool _sweepScheduled;
 
     /// <summary>Investigations (not deleted) held for scoring new events.</summary>
     public int Count
@@ -69,24 +71,28 @@ public sealed class InvestigationRegistry(
 
     /// <summary>
     /// Waits until every investigation change committed before this call is in the registry. The
-    /// target is the xmax of a snapshot taken now: every transaction that committed earlier has a
-    /// smaller id, and the feed's horizon passes it only once all of them are read.
+    /// target is the xmax of the snapshot of the first feed read that starts after the call (every
+    /// transaction that committed earlier has a smaller id), shared by everyone waiting for that
+    /// read; the feed's horizon passes it only once all of them are read.
     /// </summary>
     public async Task WaitForCurrentAsync(CancellationToken ct)
     {
         await _loaded.Task.WaitAsync(ct);
-        var target = await feed.SnapshotXmaxAsync(ct);
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waiter = new Waiter();
         lock (_gate)
         {
-            if (_horizon >= target)
-            {
-                return;
-            }
-            _waiters.Add((target, done));
+            _waiters.Add(waiter);
         }
         _wake.Release();
-        await done.Task.WaitAsync(ct);
+        await waiter.Done.Task.WaitAsync(ct);
+    }
+
+    /// <summary>One caller of <see cref="WaitForCurrentAsync"/>: its target is unknown until a read that started after it assigns one.</summary>
+    private sealed class Waiter
+    {
+        public ulong? Target { get; set; }
+        public bool Joined { get; set; }
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>
@@ -143,6 +149,7 @@ public sealed class InvestigationRegistry(
                 var more = await TailOnceAsync(stoppingToken);
                 failures = 0;
                 await RunDueRetroLinksAsync();
+                await ScheduleSweepOnceAsync();
                 if (!more)
                 {
                     bool waiting;
@@ -173,6 +180,28 @@ public sealed class InvestigationRegistry(
                     break;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Makes sure the cluster's sweep of never-evaluated events is on its reminder (every silo asks
+    /// once; the reminder is one per cluster). Until the silo can take grain calls this keeps failing
+    /// quietly and is tried again.
+    /// </summary>
+    private async Task ScheduleSweepOnceAsync()
+    {
+        if (_sweepScheduled)
+        {
+            return;
+        }
+        try
+        {
+            await grains.GetGrain<ILinkerSweepGrain>(0).EnsureScheduledAsync();
+            _sweepScheduled = true;
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug(e, "The linker sweep could not be scheduled yet");
         }
     }
 
@@ -212,6 +241,16 @@ public sealed class InvestigationRegistry(
 
     private async Task<bool> TailOnceAsync(CancellationToken ct)
     {
+        List<Waiter> joining;
+        lock (_gate)
+        {
+            // Everyone waiting now gets this read's snapshot as their target: it is taken after they asked.
+            joining = _waiters.Where(w => !w.Joined).ToList();
+            foreach (var waiter in joining)
+            {
+                waiter.Joined = true;
+            }
+        }
         var batch = await feed.ReadAsync(_cursor, 1000, InvestigationOnly, ct);
         var keys = batch.Rows.Where(r => r.GrainIdExtension is null)
             .Select(r => (r.GrainType, r.GrainIdN0, r.GrainIdN1)).Distinct().ToList();
@@ -222,17 +261,21 @@ public sealed class InvestigationRegistry(
             {
                 ApplyLocked(stored.Id, stored.Payload is { } payload ? Parse(payload) : null);
             }
+            foreach (var waiter in joining)
+            {
+                waiter.Target = batch.SnapshotXmax;
+            }
             _cursor = batch.Next;
             if (!batch.HasMore)
             {
                 _horizon = Math.Max(_horizon, batch.Next.Horizon);
-                for (var i = _waiters.Count - 1; i >= 0; i--)
+            }
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Target is { } target && target <= _horizon)
                 {
-                    if (_waiters[i].Target <= _horizon)
-                    {
-                        _waiters[i].Done.TrySetResult();
-                        _waiters.RemoveAt(i);
-                    }
+                    _waiters[i].Done.TrySetResult();
+                    _waiters.RemoveAt(i);
                 }
             }
         }
@@ -241,25 +284,35 @@ public sealed class InvestigationRegistry(
 
     private void ApplyLocked(Guid id, InvestigationState? state)
     {
-        _map = null;
         if (state is null || !state.Exists)
         {
-            _linkable.Remove(id);
+            if (_linkable.Remove(id))
+            {
+                _linkingKeys.Remove(id);
+                _map = null;
+            }
             _retroPending.Remove(id);
             return;
         }
         var now = time.GetUtcNow();
         var absorbing = state.DeletedAt is null && (state.ResolvedAt is not { } resolved || now - resolved <= options.MaxAge);
+        var key = state.LinkingKey;
         if (absorbing)
         {
-            // Event ids are not needed to score and can be many: leave them out.
+            // Event ids are not needed to score and can be many: leave them out. The candidate map
+            // changes only when what decides candidates does (not for the linker's own writes).
+            if (!_linkable.ContainsKey(id) || _linkingKeys.GetValueOrDefault(id) != key)
+            {
+                _map = null;
+            }
             _linkable[id] = state.ToInvestigation() with { EventIds = [] };
+            _linkingKeys[id] = key;
         }
-        else
+        else if (_linkable.Remove(id))
         {
-            _linkable.Remove(id);
+            _linkingKeys.Remove(id);
+            _map = null;
         }
-        var key = state.LinkingKey;
         if (state.RetroLinkedKey != key)
         {
             if (!_retroPending.TryGetValue(id, out var pending) || pending.Key != key)

@@ -139,6 +139,7 @@ internal static class IndexDocuments
         Date(doc, SearchFields.Timestamp, record.Timestamp);
         Date(doc, SearchFields.ParsedAt, record.ParsedAt);
         Date(doc, SearchFields.LinkedAt, record.LinkedAt);
+        SingleKeyword(doc, SearchFields.LinkerChecked, record.LinkerCheckedAt is null ? "0" : "1");
 
         Text(doc, EventTypeText, record.EventType.Replace('_', ' ').Replace('.', ' ') + " " + record.EventType);
         Text(doc, TagsText, string.Join(' ', record.Tags));

@@ -26,6 +26,9 @@ public sealed class SearchOptions
     /// <summary>Changes read per change-feed page.</summary>
     public int BatchSize { get; set; } = 2000;
 
+    /// <summary>Changes read per page while a backlog is being applied (fewer round trips and refreshes per change).</summary>
+    public int CatchUpBatchSize { get; set; } = 8000;
+
     /// <summary>How often applied changes are committed (made durable with their cursor).</summary>
     public int CommitIntervalMilliseconds { get; set; } = 2000;
 }
@@ -53,6 +56,16 @@ public sealed class IndexTailer(
     private DateTimeOffset? _lastAppliedAt;
     private RebuildProgress? _rebuild;
     private long _lastStatusRefresh;
+    private long _lastRefresh;
+    private bool _catchingUp;
+    private readonly List<(IndexedKind, Guid, long)> _unrefreshed = [];
+
+    /// <summary>
+    /// While a backlog is being applied, the searcher is refreshed at most this often (a refresh
+    /// flushes a segment and resolves deletes: once per page made catch-up slow); once caught up,
+    /// after every page.
+    /// </summary>
+    private static readonly TimeSpan CatchUpRefreshInterval = TimeSpan.FromMilliseconds(250);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -119,6 +132,7 @@ public sealed class IndexTailer(
             _cursor = _committedCursor = new ChangeCursor(position.Horizon, position.AfterSeq);
             logger.LogInformation("Search index resumes at horizon {Horizon} with {Documents} documents", position.Horizon, index.Status.Documents);
             index.SetStatus("catching_up", _cursor.Horizon, null, null, null);
+            index.MarkVisible(_cursor.Horizon);
         }
         else
         {
@@ -136,7 +150,8 @@ public sealed class IndexTailer(
     /// <summary>Applies one change-feed page; true when more pages are ready right away.</summary>
     public async Task<bool> TailOnceAsync(CancellationToken ct)
     {
-        var batch = await feed.ReadAsync(_cursor, options.BatchSize, ct);
+        // Larger pages while behind: fewer round trips and refreshes per change.
+        var batch = await feed.ReadAsync(_cursor, _catchingUp ? Math.Max(options.BatchSize, options.CatchUpBatchSize) : options.BatchSize, ct);
         var keys = new HashSet<(string, long, long)>();
         DateTimeOffset? last = null;
         foreach (var row in batch.Rows)
@@ -164,18 +179,24 @@ public sealed class IndexTailer(
                     versions[i] = Apply(states[i]);
                 }
             }
-            var applied = new List<(IndexedKind, Guid, long)>(states.Count);
             for (var i = 0; i < states.Count; i++)
             {
                 if (versions[i] is { } version)
                 {
-                    applied.Add((KindOf(states[i].StateName), states[i].Id, version));
+                    _unrefreshed.Add((KindOf(states[i].StateName), states[i].Id, version));
                 }
             }
-            index.Refresh(applied);
         }
         index.CountApplied(batch.Rows.Count);
         _cursor = batch.Next;
+        _catchingUp = batch.HasMore;
+        if (!batch.HasMore || Stopwatch.GetElapsedTime(_lastRefresh) >= CatchUpRefreshInterval)
+        {
+            // Everything applied so far, up to the cursor's horizon, becomes visible.
+            index.Refresh(_unrefreshed, _cursor.Horizon);
+            _unrefreshed.Clear();
+            _lastRefresh = Stopwatch.GetTimestamp();
+        }
         _lastAppliedAt = last ?? _lastAppliedAt;
         if (_cursor != _committedCursor
             && time.GetUtcNow() - (index.LastCommitAt ?? DateTimeOffset.MinValue) >= TimeSpan.FromMilliseconds(options.CommitIntervalMilliseconds))
@@ -274,7 +295,8 @@ public sealed class IndexTailer(
         _cursor = new ChangeCursor(horizon);
         index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
         _committedCursor = _cursor;
-        index.RefreshAll();
+        _unrefreshed.Clear();
+        index.RefreshAll(_cursor.Horizon);
         _rebuild = _rebuild with { Indexed = indexed, Total = indexed, FinishedAt = time.GetUtcNow() };
         index.SetStatus("catching_up", _cursor.Horizon, _lastAppliedAt, _rebuild, null);
         index.RefreshStatus();

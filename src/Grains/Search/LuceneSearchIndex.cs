@@ -91,19 +91,27 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
 
     internal void CountApplied(int changes) => ChangesApplied += changes;
 
-    /// <summary>Makes everything written so far visible to queries and wakes read-your-writes waiters.</summary>
-    internal void Refresh(IEnumerable<(IndexedKind Kind, Guid Id, long Version)> applied)
+    /// <summary>
+    /// Makes everything written so far visible to queries and wakes read-your-writes waiters;
+    /// <paramref name="visibleHorizon"/> is the change-sequence horizon everything written so far reaches.
+    /// </summary>
+    internal void Refresh(IEnumerable<(IndexedKind Kind, Guid Id, long Version)> applied, ulong visibleHorizon)
     {
         _searchers.MaybeRefreshBlocking();
         _waiters.Publish(applied);
+        ReleaseHorizonWaiters(visibleHorizon);
     }
 
     /// <summary>After a rebuild, which says nothing about single records: every waiter checks the index again.</summary>
-    internal void RefreshAll()
+    internal void RefreshAll(ulong visibleHorizon)
     {
         _searchers.MaybeRefreshBlocking();
         _waiters.Recheck(VisibleVersion);
+        ReleaseHorizonWaiters(visibleHorizon);
     }
+
+    /// <summary>The searcher shows everything up to <paramref name="horizon"/> (an index opened at its committed cursor).</summary>
+    internal void MarkVisible(ulong horizon) => ReleaseHorizonWaiters(horizon);
 
     /// <summary>The durable step: documents and the cursor they bring the index to, in one Lucene commit.</summary>
     internal void Commit(string identity, ulong horizon, long afterSeq)
@@ -126,10 +134,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
 
     internal void SetStatus(string state, ulong horizon, DateTimeOffset? lastAppliedAt, RebuildProgress? rebuild, string? error)
     {
-        if (state != "rebuilding")
-        {
-            ReleaseHorizonWaiters(horizon);
-        }
+
         _status = _status with
         {
             State = state,

@@ -66,6 +66,7 @@ public static class SiloRegistration
         {
             o.PollIntervalMilliseconds = search.PollIntervalMilliseconds;
             o.BatchSize = search.BatchSize;
+            o.CatchUpBatchSize = search.CatchUpBatchSize;
             o.CommitIntervalMilliseconds = search.CommitIntervalMilliseconds;
         });
         builder.Services.AddRootCauseLinking(builder.Configuration.GetSection(LinkerOptions.Section).Get<LinkerOptions>() ?? new LinkerOptions());

@@ -204,9 +204,8 @@ public sealed class InvestigationGrainTests(ClusterFixture fixture)
     {
         var grain = NewInvestigation();
         var created = await grain.CreateAsync(Fields());
-        // Retro-linking touches the grain after creation: let it finish, so the grain stays deactivated.
+        // Retro-linking touches the grain after creation: let it finish first.
         await RetroLinkedAsync(grain);
-        await fixture.Cluster.DeactivateAsync(grain);
 
         // Replace the stored record with what the first version of RootCause wrote.
         var minimal = $$"""{"id":"{{created.Id}}","title":"Legacy outage","description":"from v1","status":"resolved"}""";
@@ -223,6 +222,9 @@ public sealed class InvestigationGrainTests(ClusterFixture fixture)
             command.Parameters.AddWithValue("id", created.Id.ToString());
             Assert.Equal(1, await command.ExecuteNonQueryAsync());
         }
+
+        // Deactivated after the rewrite: whatever activates it next reads the stored record.
+        await fixture.Cluster.DeactivateAsync(grain);
 
         var legacy = await grain.GetAsync();
         Assert.NotNull(legacy);

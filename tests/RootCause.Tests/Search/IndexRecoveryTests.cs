@@ -50,7 +50,7 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
     {
         var db = NpgsqlDataSource.Create(silos.ConnectionString);
         var index = new LuceneSearchIndex(Path.Combine(_root, name), NullLogger.Instance, TimeProvider.System);
-        var options = new SearchOptions { BatchSize = batchSize, CommitIntervalMilliseconds = int.MaxValue };
+        var options = new SearchOptions { BatchSize = batchSize, CatchUpBatchSize = batchSize, CommitIntervalMilliseconds = int.MaxValue };
         var tailer = new IndexTailer(index, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance);
         return new Handle(index, tailer, db);
     }

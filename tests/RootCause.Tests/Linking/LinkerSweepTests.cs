@@ -1,0 +1,51 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
+using Orleans.TestingHost;
+using RootCause.Common;
+using RootCause.Events;
+using RootCause.Linking;
+using RootCause.Tests.Infrastructure;
+
+namespace RootCause.Tests.Linking;
+
+/// <summary>
+/// An event stored without its hand-off (as when a silo dies between the write and the publish and
+/// the caller never retries) is found by the sweep and evaluated by the linker after all.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class LinkerSweepTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task AnEventStoredWithoutItsHandOffIsSweptToTheLinker()
+    {
+        var draft = new EventDraft
+        {
+            Source = EventSource.Logs,
+            SourceId = $"orphan:{Guid.NewGuid():N}",
+            EventType = "error_spike",
+            Timestamp = DateTimeOffset.UtcNow.AddMinutes(-3),
+            Severity = EventSeverity.High,
+            Data = """{"service":"orphan-api","count":70}""",
+        };
+        var id = EventKeys.For(draft);
+        var valid = EventRules.Validate(draft, DateTimeOffset.UtcNow);
+        var silo = (InProcessSiloHandle)fixture.Cluster.Silos[0];
+        var storage = silo.SiloHost.Services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default);
+        // The grain's first write, and nothing after it.
+        await storage.WriteStateAsync(EventGrain.StateName, GrainId.Create(GrainType.Create("event"), GrainIdKeyExtensions.CreateGuidKey(id)),
+            new GrainState<EventState>(EventState.Ingested(draft, valid, DateTimeOffset.UtcNow)));
+
+        var grain = fixture.Client.GetGrain<IEventGrain>(id);
+        await Task.Delay(500);
+        Assert.Null((await grain.GetAsync())!.LinkerCheckedAt);
+
+        var sweep = fixture.Client.GetGrain<ILinkerSweepGrain>(0);
+        var handedOff = await Eventually.ReturnsAsync(() => sweep.SweepAsync(TimeSpan.Zero), n => n >= 1, TimeSpan.FromSeconds(20));
+        Assert.True(handedOff >= 1, "the sweep found the event in the index");
+        var evaluated = await Eventually.ReturnsAsync(() => grain.GetAsync(), e => e!.LinkerCheckedAt is not null, TimeSpan.FromSeconds(20));
+        Assert.NotNull(evaluated!.LinkerCheckedAt);
+
+        // Evaluated events are left alone.
+        Assert.False(await grain.EnsureHandedOffAsync());
+    }
+}

@@ -1,0 +1,63 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using RootCause.Linking;
+
+namespace RootCause.Benchmarks.Linking;
+
+/// <summary>
+/// Listens to the silo's <c>RootCause.Linker</c> meter in this process: the count of evaluated
+/// events (a cheap progress signal; it includes redeliveries, so completion is always confirmed
+/// from storage) and, while <see cref="Record"/> is on, every value of the linker's own
+/// <c>rootcause.linker.latency</c> histogram.
+/// </summary>
+public sealed class LinkerMeter : IDisposable
+{
+    private const string EventsInstrument = "rootcause.linker.events";
+    private const string LatencyInstrument = "rootcause.linker.latency";
+
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentQueue<double> _latencies = new();
+    private long _evaluated;
+    private volatile bool _recording;
+
+    public LinkerMeter()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == LinkerMetrics.MeterName && instrument.Name is EventsInstrument or LatencyInstrument)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == EventsInstrument)
+            {
+                Interlocked.Add(ref _evaluated, value);
+            }
+        });
+        _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        {
+            if (instrument.Name == LatencyInstrument && _recording)
+            {
+                _latencies.Enqueue(value);
+            }
+        });
+        _listener.Start();
+    }
+
+    /// <summary>Events the linker grains of this process evaluated since the listener started (redeliveries included).</summary>
+    public long Evaluated => Interlocked.Read(ref _evaluated);
+
+    /// <summary>Whether histogram values are kept.</summary>
+    public bool Record
+    {
+        get => _recording;
+        set => _recording = value;
+    }
+
+    /// <summary>The histogram values kept so far, in milliseconds.</summary>
+    public IReadOnlyList<double> Latencies => [.. _latencies];
+
+    public void Dispose() => _listener.Dispose();
+}

@@ -1,0 +1,625 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Orleans.Providers.Streams.Common;
+using RootCause.Catalog;
+using RootCause.Events;
+using RootCause.Hosting;
+using RootCause.Investigations;
+using RootCause.Linking;
+using RootCause.Silo;
+
+namespace RootCause.Benchmarks.Linking;
+
+/// <summary>
+/// "Linking throughput and latency": one complete silo in this process on a fresh database, a
+/// catalog and open investigations, then (1) a baseline ingest with the stream's pulling agents
+/// stopped, (2) the linker draining that backlog, (3) sustained ingest with linking on, measured
+/// until every acknowledged event is evaluated, and (4) a steady rate of events that will link,
+/// each watched over HTTP until its link shows. See docs/benchmarks.md.
+/// </summary>
+public static class LinkingBenchmark
+{
+    /// <summary>Events fully linked per second the linker should sustain on two cores.</summary>
+    public const double ThroughputAim = 2_000;
+
+    /// <summary>Acknowledgement → link visible through the API, p99, milliseconds.</summary>
+    public const double LatencyAimP99Ms = 1_000;
+
+    /// <summary>How often a pending event is read again over HTTP in the latency phase.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>GETs in flight at once in the latency phase, whatever the number of pending events.</summary>
+    public const int PollConcurrency = 32;
+
+    private static readonly TimeSpan LinkTimeout = TimeSpan.FromSeconds(60);
+    private const string ServiceId = "rootcause";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (!LinkingBenchmarkOptions.TryParse(args, out var options, out var problem))
+        {
+            if (problem is not null)
+            {
+                Console.Error.WriteLine(problem);
+            }
+            Console.Error.WriteLine(LinkingBenchmarkOptions.Usage);
+            return problem is null ? 0 : 2;
+        }
+
+        var time = TimeProvider.System;
+        var started = time.GetUtcNow();
+        var database = await BenchDatabase.CreateAsync(options.ConnectionString, "", time);
+        var indexPath = Path.Combine(Path.GetTempPath(), "rootcause-bench-linking-" + database.Name);
+        Progress($"database {database.Name} created");
+        using var meter = new LinkerMeter();
+        WebApplication? silo = null;
+        try
+        {
+            silo = await StartSiloAsync(database.ConnectionString, indexPath);
+            await using var monitor = NpgsqlDataSource.Create(database.ConnectionString);
+            var run = new Run(options, silo, monitor, meter, time);
+            var results = await run.MeasureAsync();
+            var settings = await database.ServerSettingsAsync();
+            LinkingReport.Print(Console.Out, options, results, settings, started, time.GetUtcNow() - started);
+            return results.Ok ? 0 : 1;
+        }
+        finally
+        {
+            if (silo is not null)
+            {
+                await silo.StopAsync();
+                await silo.DisposeAsync();
+                Progress("silo stopped");
+            }
+            try
+            {
+                Directory.Delete(indexPath, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            if (options.Keep)
+            {
+                Progress($"kept database {database.Name}");
+            }
+            else
+            {
+                await database.DropAsync();
+                Progress($"database {database.Name} dropped");
+            }
+        }
+    }
+
+    private static async Task<WebApplication> StartSiloAsync(string connectionString, string indexPath)
+    {
+        var app = RootCauseSilo.Build(
+        [
+            "--urls", "http://127.0.0.1:0",
+            $"--ConnectionStrings:Postgres={connectionString}",
+            $"--Cluster:ClusterId=bench-{Guid.NewGuid().ToString("N")[..8]}",
+            $"--Cluster:ServiceId={ServiceId}",
+            $"--Cluster:SiloPort={FreePort()}",
+            $"--Cluster:GatewayPort={FreePort()}",
+            "--Cluster:AdvertisedAddress=127.0.0.1",
+            // Every link decision is an Information log line; at this rate they would be measured too.
+            "--Logging:LogLevel:Default=Warning",
+            "--Logging:Console:LogToStandardErrorThreshold=Trace",
+            "--Demo:Load=false",
+            $"--Search:IndexPath={indexPath}",
+        ]);
+        var starting = Stopwatch.GetTimestamp();
+        await app.StartAsync();
+        Progress($"silo started in {Stopwatch.GetElapsedTime(starting).TotalSeconds:F1} s, API at {app.Urls.First()}");
+        return app;
+    }
+
+    /// <summary>One run's phases, sharing the silo, the workload and the measuring tools.</summary>
+    private sealed class Run(LinkingBenchmarkOptions options, WebApplication silo, NpgsqlDataSource monitor, LinkerMeter meter, TimeProvider time)
+    {
+        private readonly IGrainFactory _grains = silo.Services.GetRequiredService<IGrainFactory>();
+        private readonly StoredLinks _stored = new(monitor, ServiceId);
+        private readonly PostgresCpu _postgres = new(monitor);
+        private readonly List<string> _loads = [];
+
+        public async Task<LinkingResults> MeasureAsync()
+        {
+            var results = new LinkingResults();
+            var workload = new LinkingWorkload(options.Seed, time.GetUtcNow(), options.Components, options.Investigations);
+            var sustained = workload.Events("sustained", options.Events, LinkingWorkload.TargetedShare);
+            var baseline = LinkingWorkload.Rekeyed(sustained, "baseline");
+            var latency = workload.Events("latency", options.Rate * options.Duration, targetedShare: 1);
+            results.Load.Add(("start", LoadAverage()));
+
+            await SetUpAsync(workload, results);
+            results.Diagnostics = Diagnose(workload, sustained);
+
+            // Baseline: the same drafts under other keys, acknowledged with the hand-off (event row +
+            // stream message) but no linker consuming: the pulling agents are stopped.
+            await SetAgentsAsync(running: false);
+            var agents = await RunningAgentsAsync();
+            Progress($"stream pulling agents stopped ({agents} running)");
+            results.Baseline = await IngestPhaseAsync("baseline", baseline, waitForLinker: false);
+            results.Load.Add(("after baseline", LoadAverage()));
+
+            // The linker alone, draining what the baseline left queued.
+            var pgBefore = await _postgres.SnapshotAsync();
+            var activityBefore = await _stored.ActivityAsync();
+            var drainCpu = CpuMeter.Start();
+            var evaluatedBefore = meter.Evaluated;
+            var drainStarted = time.GetUtcNow();
+            await SetAgentsAsync(running: true);
+            Progress($"stream pulling agents started ({await RunningAgentsAsync()} running); draining {baseline.Length} queued events");
+            var expected = baseline.Length - results.Baseline.Sample.Failures;
+            await WaitForCounterAsync("baseline", expected, evaluatedBefore);
+            var drainProcess = drainCpu.ProcessSeconds;
+            var drainMachine = drainCpu.Describe();
+            var drainPg = PostgresCpu.Between(pgBefore, await _postgres.SnapshotAsync());
+            var drainActivity = await _stored.ActivityAsync() - activityBefore;
+            var drainEvaluations = meter.Evaluated - evaluatedBefore;
+            var drained = await ConfirmStoredAsync("baseline", baseline, expected);
+            results.Drain = new DrainResult(baseline.Length, drainStarted, drained, drainEvaluations, drainProcess, drainPg, drainActivity, drainMachine);
+            results.Load.Add(("after drain", LoadAverage()));
+
+            results.Sustained = await IngestPhaseAsync("sustained", sustained, waitForLinker: true);
+            results.Load.Add(("after sustained", LoadAverage()));
+
+            var beforeLatency = meter.Evaluated;
+            results.Latency = await LatencyPhaseAsync(latency);
+            results.Load.Add(("after latency", LoadAverage()));
+            // Above the linker's capacity the phase ends with a backlog: let it drain before the checks.
+            await WaitForCounterAsync("latency", latency.Length - results.Latency.Failures, beforeLatency);
+
+            foreach (var (phase, events) in new[] { ("baseline", baseline), ("sustained", sustained), ("latency", latency) })
+            {
+                results.Checks.Add(await CheckAsync(phase, events));
+            }
+            // The phases end when their last event was evaluated, by its own linker_checked_at.
+            results.Drain = results.Drain with { Linked = results.Drain.Linked with { LastCheckedAt = results.Checks[0].LastCheckedAt } };
+            results.Sustained = results.Sustained with { Linked = results.Sustained.Linked! with { LastCheckedAt = results.Checks[1].LastCheckedAt } };
+            results.Queues = await _stored.QueuesAsync();
+            results.Counters = await CountersAsync();
+            return results;
+        }
+
+        private async Task SetUpAsync(LinkingWorkload workload, LinkingResults results)
+        {
+            var setUp = Stopwatch.GetTimestamp();
+            var snapshot = await _grains.GetGrain<ICatalogGrain>(0).ImportAsync(workload.Catalog, replace: true);
+            Progress($"catalog version {snapshot.Version}: {snapshot.Components.Count} components");
+            var investigations = workload.Investigations;
+            var created = await Measurement.RunAsync(0, investigations.Count, options.Concurrency, async i =>
+            {
+                var investigation = await _grains.GetGrain<IInvestigationGrain>(investigations[i].Id).CreateAsync(investigations[i].Fields);
+                if (investigation.Status != InvestigationStatus.Open)
+                {
+                    throw new InvalidOperationException($"Investigation {investigation.Id} is {investigation.Status}, expected open.");
+                }
+            });
+            if (created.Failures > 0)
+            {
+                throw new InvalidOperationException($"{created.Failures} investigations could not be created; first: {created.FirstFailure}");
+            }
+            Progress($"{investigations.Count} investigations created; waiting for retro-linking of each");
+
+            var pending = investigations.Select(i => i.Id).ToHashSet();
+            var deadline = Stopwatch.GetTimestamp() + (long)(options.TimeoutSeconds * (double)Stopwatch.Frequency);
+            while (pending.Count > 0)
+            {
+                var states = await Task.WhenAll(pending.Select(async id => (id, (await _grains.GetGrain<IInvestigationGrain>(id).GetLinkingKeyAsync()).Done)));
+                pending.ExceptWith(states.Where(s => s.Done).Select(s => s.id));
+                if (pending.Count == 0)
+                {
+                    break;
+                }
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    throw new TimeoutException($"{pending.Count} investigations were not retro-linked within {options.TimeoutSeconds} s.");
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(250));
+            }
+            results.SetUpSeconds = Stopwatch.GetElapsedTime(setUp).TotalSeconds;
+            Progress($"set-up done in {results.SetUpSeconds:F1} s: every investigation retro-linked");
+        }
+
+        /// <summary>
+        /// What the linker's in-memory work costs per event, timed here on the same objects it uses:
+        /// the registry's candidate lookup and the scorer over the candidates, and the candidate map
+        /// rebuild (<see cref="LinkNames.For"/> over every investigation), which the registry repeats
+        /// after every investigation change it reads.
+        /// </summary>
+        private Diagnostics Diagnose(LinkingWorkload workload, PlannedEvent[] sample)
+        {
+            var registry = silo.Services.GetRequiredService<InvestigationRegistry>();
+            var linkerOptions = silo.Services.GetRequiredService<LinkerOptions>();
+            var catalog = new ServiceCatalog(_grains.GetGrain<ICatalogGrain>(0).GetAsync().GetAwaiter().GetResult());
+            var investigations = workload.Investigations.Select(i => new Investigation
+            {
+                Id = i.Id,
+                Title = i.Fields.Title,
+                ComponentAffected = i.Fields.ComponentAffected,
+                ServiceAffected = i.Fields.ServiceAffected,
+                DetectedAt = i.Fields.DetectedAt!.Value,
+                StartedAt = i.Fields.StartedAt,
+                Tags = i.Fields.Tags,
+            }).ToList();
+
+            var rebuilds = new List<double>();
+            for (var round = 0; round < 7; round++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var names = 0;
+                foreach (var investigation in investigations)
+                {
+                    names += LinkNames.For(investigation, catalog).Count;
+                }
+                rebuilds.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                GC.KeepAlive(names);
+            }
+
+            var scorer = new LinkScorer(linkerOptions);
+            var events = sample.Take(2_000).Select(e => new Event
+            {
+                Id = e.Id,
+                Timestamp = e.Draft.Timestamp,
+                Source = e.Draft.Source,
+                EventType = e.Draft.EventType,
+                Data = e.Draft.Data,
+                Tags = e.Draft.Tags,
+                SourceId = e.Draft.SourceId,
+                Metadata = e.Draft.Metadata,
+            }).ToList();
+            registry.CandidatesFor(EventFacts.From(events[0], catalog), events[0].Tags, catalog); // builds the map once
+            long candidates = 0;
+            var scoring = Stopwatch.GetTimestamp();
+            foreach (var ev in events)
+            {
+                var facts = EventFacts.From(ev, catalog);
+                var found = registry.CandidatesFor(facts, ev.Tags, catalog);
+                candidates += found.Count;
+                foreach (var investigation in found)
+                {
+                    scorer.Assess(investigation, ev, facts, catalog);
+                }
+            }
+            var perEvent = Stopwatch.GetElapsedTime(scoring).TotalMilliseconds / events.Count;
+
+            // A whole map rebuild, as the registry does it after reading any investigation change: a
+            // catalog of another version makes CandidatesFor rebuild (the linker's next call rebuilds
+            // it back for the real catalog, before any phase is measured).
+            var snapshot = _grains.GetGrain<ICatalogGrain>(0).GetAsync().GetAwaiter().GetResult();
+            var other = new ServiceCatalog(snapshot with { Version = snapshot.Version + 1 });
+            var facts0 = EventFacts.From(events[0], catalog);
+            var fullRebuilds = new List<double>();
+            for (var round = 0; round < 7; round++)
+            {
+                var started = Stopwatch.GetTimestamp();
+                registry.CandidatesFor(facts0, events[0].Tags, round % 2 == 0 ? other : catalog);
+                fullRebuilds.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+            var result = new Diagnostics(registry.Count, (double)candidates / events.Count, perEvent, Median(rebuilds), Median(fullRebuilds));
+            Progress(string.Create(CultureInfo.InvariantCulture,
+                $"diagnostics: registry holds {result.RegistryInvestigations} investigations; {result.CandidatesPerEvent:F1} candidates per event; "
+                + $"lookup + scoring {result.ScoringMsPerEvent:F3} ms per event; candidate map names for every investigation {result.MapRebuildMs:F1} ms, whole map rebuild {result.FullRebuildMs:F1} ms"));
+            return result;
+        }
+
+        /// <summary>Closed-loop ingest of <paramref name="events"/>; with <paramref name="waitForLinker"/>, then until each is evaluated.</summary>
+        private async Task<IngestPhaseResult> IngestPhaseAsync(string phase, PlannedEvent[] events, bool waitForLinker)
+        {
+            var evaluatedBefore = meter.Evaluated;
+            var pgBefore = await _postgres.SnapshotAsync();
+            var activityBefore = await _stored.ActivityAsync();
+            var cpu = CpuMeter.Start();
+            var startedAt = time.GetUtcNow();
+            var sample = await Measurement.RunAsync(0, events.Length, options.Concurrency, i => IngestAsync(events[i]));
+            var acknowledgedAt = time.GetUtcNow();
+            var ackSeconds = (double)sample.WallTicks / Stopwatch.Frequency;
+            var latency = LatencySummary.Of(sample.Latencies);
+            Progress(string.Create(CultureInfo.InvariantCulture,
+                $"{phase}: {events.Length} acknowledged in {ackSeconds:F1} s = {events.Length / ackSeconds:F0}/s, p50 {latency.P50:F2} ms, p99 {latency.P99:F2} ms, "
+                + $"{sample.Failures} failed; linker evaluated {meter.Evaluated - evaluatedBefore} meanwhile; {cpu.Describe()}"));
+            if (waitForLinker)
+            {
+                await WaitForCounterAsync(phase, events.Length - sample.Failures, evaluatedBefore);
+            }
+            var processSeconds = cpu.ProcessSeconds;
+            var machine = cpu.Describe();
+            var pgSeconds = PostgresCpu.Between(pgBefore, await _postgres.SnapshotAsync());
+            var activity = await _stored.ActivityAsync() - activityBefore;
+            var evaluations = meter.Evaluated - evaluatedBefore;
+            var linked = waitForLinker ? await ConfirmStoredAsync(phase, events, events.Length - sample.Failures) : null;
+            return new IngestPhaseResult(phase, sample, startedAt, acknowledgedAt, linked, evaluations, processSeconds, pgSeconds, activity, machine);
+        }
+
+        private async Task IngestAsync(PlannedEvent planned)
+        {
+            var result = await _grains.GetGrain<IEventGrain>(planned.Id).IngestAsync(planned.Draft);
+            if (!result.Created)
+            {
+                throw new InvalidOperationException($"Event {result.Event.Id} already existed: the workload repeated a source id.");
+            }
+        }
+
+        /// <summary>
+        /// Waits until the linker has probably handled every event of the phase: the linker grains of
+        /// this silo (the only one) have counted <paramref name="expected"/> evaluations since
+        /// <paramref name="evaluatedBefore"/>, and the stream queue is empty. The counter costs nothing
+        /// to read but counts redeliveries too (under a backlog older than the stream's visibility
+        /// timeout there are many), so once it is reached the queue is counted every half second
+        /// until no message is left; <see cref="ConfirmStoredAsync"/> then checks storage.
+        /// </summary>
+        private async Task WaitForCounterAsync(string phase, int expected, long evaluatedBefore)
+        {
+            var deadline = Stopwatch.GetTimestamp() + (long)(options.TimeoutSeconds * (double)Stopwatch.Frequency);
+            var lastReport = Stopwatch.GetTimestamp();
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                var reached = meter.Evaluated - evaluatedBefore >= expected;
+                var report = Stopwatch.GetElapsedTime(lastReport) > TimeSpan.FromSeconds(5);
+                if (reached || report)
+                {
+                    var (queued, dead) = await _stored.QueuesAsync();
+                    if (reached && queued == 0)
+                    {
+                        return;
+                    }
+                    if (report)
+                    {
+                        Progress(string.Create(CultureInfo.InvariantCulture,
+                            $"{phase}: linker evaluations {meter.Evaluated - evaluatedBefore} (of {expected} events; redeliveries count again); {queued} stream messages queued, {dead} dead letters; load {LoadAverage()}"));
+                        lastReport = Stopwatch.GetTimestamp();
+                    }
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(reached ? 500 : 50));
+            }
+        }
+
+        /// <summary>
+        /// Reads storage until <paramref name="expected"/> events of the phase are stored as evaluated
+        /// (or the timeout passes). When the last one was evaluated is filled in by the checks at the
+        /// end, from the events' own <c>linker_checked_at</c>.
+        /// </summary>
+        private async Task<LinkingProgress> ConfirmStoredAsync(string phase, PlannedEvent[] events, int expected)
+        {
+            var deadline = Stopwatch.GetTimestamp() + (long)(options.TimeoutSeconds * (double)Stopwatch.Frequency);
+            var ids = events.Select(e => e.Id).ToArray();
+            while (true)
+            {
+                var progress = await _stored.ProgressAsync(ids);
+                if (progress.Checked >= expected)
+                {
+                    Progress($"{phase}: all {progress.Checked} stored as evaluated");
+                    return progress;
+                }
+                if (Stopwatch.GetTimestamp() > deadline)
+                {
+                    Progress($"{phase}: TIMEOUT after {options.TimeoutSeconds} s with {expected - progress.Checked} events not evaluated");
+                    return progress;
+                }
+                Progress($"{phase}: {progress.Checked} of {expected} stored as evaluated; looking again in 5 s");
+                await Task.Delay(TimeSpan.FromSeconds(5));
+            }
+        }
+
+        /// <summary>
+        /// Events that will link, at a steady rate (each starts at its slot, whatever the others
+        /// take); each is read over HTTP every <see cref="PollInterval"/> from its acknowledgement
+        /// until a link with status <c>linked</c> shows.
+        /// </summary>
+        private async Task<LatencyPhaseResult> LatencyPhaseAsync(PlannedEvent[] events)
+        {
+            using var http = new HttpClient(new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+                MaxConnectionsPerServer = PollConcurrency,
+            })
+            {
+                BaseAddress = new Uri(silo.Urls.First()),
+            };
+            using var gate = new SemaphoreSlim(PollConcurrency);
+            var lags = new ConcurrentBag<double>();
+            var lowerBounds = new ConcurrentBag<double>();
+            var acks = new ConcurrentBag<double>();
+            var gets = 0L;
+            var missing = 0;
+            var failures = 0;
+            string? firstFailure = null;
+
+            async Task WatchAsync(PlannedEvent planned)
+            {
+                var sent = Stopwatch.GetTimestamp();
+                try
+                {
+                    await IngestAsync(planned);
+                }
+                catch (Exception e)
+                {
+                    if (Interlocked.Increment(ref failures) == 1)
+                    {
+                        firstFailure = $"{e.GetType().Name}: {e.Message}";
+                    }
+                    return;
+                }
+                var acknowledged = Stopwatch.GetTimestamp();
+                acks.Add(Stopwatch.GetElapsedTime(sent, acknowledged).TotalMilliseconds);
+                // The link became visible after the last GET that did not show it was sent, and before
+                // the response that shows it arrived: both ends are kept.
+                var lastMiss = acknowledged;
+                while (Stopwatch.GetElapsedTime(acknowledged) < LinkTimeout)
+                {
+                    bool linked;
+                    long asked;
+                    await gate.WaitAsync();
+                    try
+                    {
+                        Interlocked.Increment(ref gets);
+                        asked = Stopwatch.GetTimestamp();
+                        linked = await ShowsLinkAsync(http, planned.Id);
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                    if (linked)
+                    {
+                        lags.Add(Stopwatch.GetElapsedTime(acknowledged).TotalMilliseconds);
+                        lowerBounds.Add(Stopwatch.GetElapsedTime(acknowledged, lastMiss).TotalMilliseconds);
+                        return;
+                    }
+                    lastMiss = asked;
+                    await Task.Delay(PollInterval);
+                }
+                Interlocked.Increment(ref missing);
+            }
+
+            Progress($"latency: {events.Length} events that will link, {options.Rate}/s for {options.Duration} s");
+            var evaluatedBefore = meter.Evaluated;
+            meter.Record = true;
+            var cpu = CpuMeter.Start();
+            var pending = new List<Task>(events.Length);
+            var started = Stopwatch.GetTimestamp();
+            for (var n = 0; n < events.Length; n++)
+            {
+                var due = started + (long)(n * (double)Stopwatch.Frequency / options.Rate);
+                var wait = due - Stopwatch.GetTimestamp();
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(wait / (double)Stopwatch.Frequency));
+                }
+                pending.Add(WatchAsync(events[n]));
+            }
+            var issued = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            await Task.WhenAll(pending);
+            var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            // The histogram is recorded after the investigation sides are written, a little after the
+            // link shows on the event: give the last ones a moment.
+            var settle = Stopwatch.GetTimestamp();
+            while (meter.Evaluated - evaluatedBefore < events.Length && Stopwatch.GetElapsedTime(settle) < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(50);
+            }
+            meter.Record = false;
+            var machine = cpu.Describe();
+            var result = new LatencyPhaseResult(events.Length, events.Length / issued, elapsed, [.. lags], [.. lowerBounds], [.. acks], meter.Latencies, gets, missing, failures, firstFailure, machine);
+            Progress(string.Create(CultureInfo.InvariantCulture,
+                $"latency: linked visible for {lags.Count}, p50 {Percentile(result.Visible, 50):F0} ms, p99 {Percentile(result.Visible, 99):F0} ms; "
+                + $"{missing} not linked within {LinkTimeout.TotalSeconds:F0} s, {failures} failed; {gets} GETs; {machine}"));
+            return result;
+        }
+
+        private static async Task<bool> ShowsLinkAsync(HttpClient http, Guid id)
+        {
+            using var response = await http.GetAsync($"/api/events/{id}");
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new InvalidOperationException($"GET /api/events/{id} answered {(int)response.StatusCode}, expected 200.");
+            }
+            await using var body = await response.Content.ReadAsStreamAsync();
+            using var json = await JsonDocument.ParseAsync(body);
+            return json.RootElement.TryGetProperty("links", out var links) && links.ValueKind == JsonValueKind.Array
+                && links.EnumerateArray().Any(l => l.TryGetProperty("status", out var status) && status.GetString() == "linked");
+        }
+
+        /// <summary>The phase's stored events against the generator's intent.</summary>
+        private async Task<PhaseCheck> CheckAsync(string phase, PlannedEvent[] events)
+        {
+            var stored = await _stored.EventsAsync(phase);
+            var check = new PhaseCheck(phase, events.Length);
+            foreach (var planned in events)
+            {
+                if (!stored.TryGetValue(planned.Draft.SourceId, out var ev))
+                {
+                    check.Missing++;
+                    continue;
+                }
+                check.Stored++;
+                if (ev.CheckedAt is { } checkedAt)
+                {
+                    check.Checked++;
+                    check.LastCheckedAt = check.LastCheckedAt is { } last && last > checkedAt ? last : checkedAt;
+                }
+                check.Pairs += ev.InvestigationIds.Count;
+                check.Suggestions += ev.Suggestions;
+                check.StoredBytes += ev.StoredBytes;
+                if (ev.InvestigationIds.Count > 0)
+                {
+                    check.Linked++;
+                }
+                if (planned.Target is { } target)
+                {
+                    check.Targeted++;
+                    check.TargetedLinkedToTarget += ev.InvestigationIds.Contains(target) ? 1 : 0;
+                }
+                else if (ev.InvestigationIds.Count > 0)
+                {
+                    check.NoiseLinked++;
+                }
+            }
+            Progress($"check {phase}: {check.Describe()}");
+            return check;
+        }
+
+        private async Task<LinkerCounters> CountersAsync()
+        {
+            var counters = await Task.WhenAll(Enumerable.Range(0, LinkerStreams.Partitions).Select(p =>
+                _grains.GetGrain<ILinkerGrain>(p.ToString(CultureInfo.InvariantCulture)).GetCountersAsync()));
+            return new LinkerCounters(counters.Sum(c => c.Events), counters.Sum(c => c.Candidates), counters.Sum(c => c.Linked), counters.Sum(c => c.Suggested));
+        }
+
+        private async Task SetAgentsAsync(bool running)
+        {
+            var command = running ? PersistentStreamProviderCommand.StartAgents : PersistentStreamProviderCommand.StopAgents;
+            await _grains.GetGrain<IManagementGrain>(0).SendControlCommandToProvider<PersistentStreamProvider>(
+                StreamRegistration.ProviderName, (int)command, null!);
+        }
+
+        private async Task<int> RunningAgentsAsync()
+        {
+            var answers = await _grains.GetGrain<IManagementGrain>(0).SendControlCommandToProvider<PersistentStreamProvider>(
+                StreamRegistration.ProviderName, (int)PersistentStreamProviderCommand.GetNumberRunningAgents, null!);
+            return answers.Sum(a => Convert.ToInt32(a, CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>The 1-, 5- and 15-minute load averages, from /proc/loadavg.</summary>
+    internal static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+
+    internal static double Percentile(IReadOnlyList<double> values, double p)
+    {
+        if (values.Count == 0)
+        {
+            return double.NaN;
+        }
+        var sorted = values.Order().ToList();
+        var rank = (int)Math.Ceiling(p / 100.0 * sorted.Count);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
+    }
+
+    private static double Median(IReadOnlyList<double> values) => Percentile(values, 50);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static void Progress(string message) => FoundationBenchmark.Progress("linking: " + message);
+}

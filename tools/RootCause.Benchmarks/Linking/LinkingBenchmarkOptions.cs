@@ -1,0 +1,114 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+
+namespace RootCause.Benchmarks.Linking;
+
+/// <summary>Command-line options of the linking benchmark (<c>RootCause.Benchmarks linking ...</c>).</summary>
+public sealed record LinkingBenchmarkOptions
+{
+    /// <summary>Events ingested in the sustained phase, and as many again in its baseline.</summary>
+    public int Events { get; init; } = 60_000;
+
+    /// <summary>Open investigations the events are linked against.</summary>
+    public int Investigations { get; init; } = 1_000;
+
+    /// <summary>Catalog components (five per service: web, api, worker, db, cache).</summary>
+    public int Components { get; init; } = 200;
+
+    /// <summary>Ingests in flight in the closed-loop phases (the foundation benchmark's default, for the same reasons).</summary>
+    public int Concurrency { get; init; } = BenchmarkOptions.DefaultConcurrency;
+
+    /// <summary>Steady ingest rate of the latency phase, events per second.</summary>
+    public int Rate { get; init; } = 200;
+
+    /// <summary>Length of the latency phase in seconds.</summary>
+    public int Duration { get; init; } = 30;
+
+    /// <summary>How long a phase may take to have every acknowledged event evaluated before the run fails.</summary>
+    public int TimeoutSeconds { get; init; } = 900;
+
+    public int Seed { get; init; } = 20_241_126;
+
+    public string ConnectionString { get; init; } = "";
+
+    public bool Keep { get; init; }
+
+    public const string Usage = """
+        usage: RootCause.Benchmarks linking --connection <server connection string> [options]
+          --events N           events of the sustained phase, and as many for its baseline (default 60000)
+          --investigations N   open investigations (default 1000)
+          --components N       catalog components, five per service (default 200)
+          --concurrency N      ingests in flight in the closed-loop phases (default 32)
+          --rate N             events per second in the latency phase (default 200)
+          --duration N         seconds of the latency phase (default 30)
+          --timeout N          seconds a phase may wait for every event to be evaluated (default 900)
+          --seed N             seed of the generated workload (default 20241126)
+          --keep               keep the benchmark database
+        """;
+
+    /// <summary>Parses <c>--name value</c>; on <c>--help</c>, returns false with a null problem.</summary>
+    public static bool TryParse(string[] args, [NotNullWhen(true)] out LinkingBenchmarkOptions? options, out string? problem)
+    {
+        options = null;
+        problem = null;
+        var result = new LinkingBenchmarkOptions
+        {
+            ConnectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "",
+        };
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name is "--help" or "-h")
+            {
+                return false;
+            }
+            if (name == "--keep")
+            {
+                result = result with { Keep = true };
+                continue;
+            }
+            if (i + 1 >= args.Length)
+            {
+                problem = $"{name}: expected a value.";
+                return false;
+            }
+            var value = args[++i];
+            if (name == "--connection")
+            {
+                result = result with { ConnectionString = value };
+                continue;
+            }
+            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < 1)
+            {
+                problem = $"{name}: expected a positive whole number, got '{value}'.";
+                return false;
+            }
+            switch (name)
+            {
+                case "--events": result = result with { Events = number }; break;
+                case "--investigations": result = result with { Investigations = number }; break;
+                case "--components": result = result with { Components = number }; break;
+                case "--concurrency": result = result with { Concurrency = number }; break;
+                case "--rate": result = result with { Rate = number }; break;
+                case "--duration": result = result with { Duration = number }; break;
+                case "--timeout": result = result with { TimeoutSeconds = number }; break;
+                case "--seed": result = result with { Seed = number }; break;
+                default:
+                    problem = $"Unknown option {name}.";
+                    return false;
+            }
+        }
+        problem = result switch
+        {
+            { ConnectionString.Length: 0 } => "No PostgreSQL server: pass --connection \"Host=...;Port=...;Username=...;Password=...\" or set ConnectionStrings__Postgres.",
+            { Components: < 5 } => "--components must be at least 5 (one service).",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            return false;
+        }
+        options = result;
+        return true;
+    }
+}
