@@ -38,10 +38,10 @@ public static class TelemetryReceiversApi
 
     private static async Task<IResult> TracesAsync(HttpContext context, ITelemetryReceiver receiver, string connector)
     {
-        var delivery = await DeliveryAsync(context, connector);
+        var (delivery, unreadable) = await DeliveryAsync(context, connector);
         if (delivery is null)
         {
-            return Problem(StatusCodes.Status400BadRequest, "The body is not valid gzip", "Content-Encoding");
+            return unreadable!;
         }
         var result = await receiver.ReceiveTracesAsync(delivery, context.RequestAborted);
         var outcome = result.Outcome;
@@ -63,10 +63,10 @@ public static class TelemetryReceiversApi
 
     private static async Task<IResult> AlertsAsync(HttpContext context, ITelemetryReceiver receiver, string connector)
     {
-        var delivery = await DeliveryAsync(context, connector);
+        var (delivery, unreadable) = await DeliveryAsync(context, connector);
         if (delivery is null)
         {
-            return Problem(StatusCodes.Status400BadRequest, "The body is not valid gzip", "Content-Encoding");
+            return unreadable!;
         }
         var outcome = await receiver.ReceiveAlertsAsync(delivery, context.RequestAborted);
         return outcome.Status switch
@@ -101,8 +101,11 @@ public static class TelemetryReceiversApi
     private static IResult Problem(int status, string? detail, string? field, string? title = null) =>
         TypedResults.Problem(title: title ?? detail, detail: detail, statusCode: status, extensions: new Dictionary<string, object?> { ["field"] = field });
 
-    /// <summary>The request as a delivery, gunzipped when it says so; null when the gzip is broken.</summary>
-    private static async Task<WebhookDelivery?> DeliveryAsync(HttpContext context, string connector)
+    /// <summary>
+    /// The request as a delivery, gunzipped when it says so; else the answer: 400 for broken gzip,
+    /// 413 when it unpacks to more than the receivers accept (a small body must not fill the silo's memory).
+    /// </summary>
+    private static async Task<(WebhookDelivery? Delivery, IResult? Unreadable)> DeliveryAsync(HttpContext context, string connector)
     {
         using var buffer = new MemoryStream();
         try
@@ -110,7 +113,17 @@ public static class TelemetryReceiversApi
             if (string.Equals(context.Request.Headers.ContentEncoding.FirstOrDefault(), "gzip", StringComparison.OrdinalIgnoreCase))
             {
                 await using var gzip = new GZipStream(context.Request.Body, CompressionMode.Decompress, leaveOpen: true);
-                await gzip.CopyToAsync(buffer, context.RequestAborted);
+                var chunk = new byte[81920];
+                int read;
+                while ((read = await gzip.ReadAsync(chunk, context.RequestAborted)) > 0)
+                {
+                    if (buffer.Length + read > ReceiversApi.MaxDeliveryBytes)
+                    {
+                        return (null, Problem(StatusCodes.Status413PayloadTooLarge,
+                            $"The body unpacks to more than {ReceiversApi.MaxDeliveryBytes / (1024 * 1024)} MB.", "body", "Payload too large"));
+                    }
+                    buffer.Write(chunk, 0, read);
+                }
             }
             else
             {
@@ -119,15 +132,15 @@ public static class TelemetryReceiversApi
         }
         catch (InvalidDataException)
         {
-            return null;
+            return (null, Problem(StatusCodes.Status400BadRequest, "The body is not valid gzip.", "Content-Encoding", "The body is not valid gzip"));
         }
-        return new WebhookDelivery
+        return (new WebhookDelivery
         {
             Connector = connector,
             ContentType = context.Request.ContentType ?? "application/json",
             Signature = context.Request.Headers.Authorization.FirstOrDefault(),
             DeliveryId = context.Request.Headers["X-Request-Id"].FirstOrDefault() ?? context.TraceIdentifier,
             Body = buffer.ToArray(),
-        };
+        }, null);
     }
 }

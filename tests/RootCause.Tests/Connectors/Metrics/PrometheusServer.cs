@@ -34,13 +34,26 @@ public sealed class PrometheusServer : IAsyncDisposable
         new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists);
 
     /// <param name="jobs">Per job: its name, the target's host:port and metrics path, and the labels it carries (an <c>instance</c> label replaces the address).</param>
-    public static async Task<PrometheusServer> StartAsync(IEnumerable<(string Job, string Target, string Path, IReadOnlyDictionary<string, string> Labels)> jobs)
+    /// <param name="rules">Alerting rules (a rule file's YAML) evaluated every second.</param>
+    /// <param name="alertmanager">host:port of the Alertmanager the alerts go to.</param>
+    public static async Task<PrometheusServer> StartAsync(IEnumerable<(string Job, string Target, string Path, IReadOnlyDictionary<string, string> Labels)> jobs,
+        string? rules = null, string? alertmanager = null)
     {
         var binary = Binary ?? throw new InvalidOperationException(
             "prometheus is not installed: `apt-get install prometheus` (Debian 12 packages 2.42); .ci/run installs it.");
         var directory = Path.Combine(Path.GetTempPath(), $"rootcause-prometheus-{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
-        var config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\nscrape_configs:\n";
+        var config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n";
+        if (rules is not null)
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, "rules.yml"), rules);
+            config += $"rule_files: ['{Path.Combine(directory, "rules.yml")}']\n";
+        }
+        if (alertmanager is not null)
+        {
+            config += $"alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{alertmanager}']\n";
+        }
+        config += "scrape_configs:\n";
         foreach (var (job, target, path, labels) in jobs)
         {
             config += $"  - job_name: {job}\n    metrics_path: {path}\n    static_configs:\n      - targets: ['{target}']\n        labels:\n";
@@ -55,7 +68,10 @@ public sealed class PrometheusServer : IAsyncDisposable
                 $"--config.file={Path.Combine(directory, "prometheus.yml")}",
                 $"--storage.tsdb.path={Path.Combine(directory, "data")}",
                 $"--web.listen-address=127.0.0.1:{port}",
+                $"--web.external-url=http://127.0.0.1:{port}", // what generator URLs name (else the host's name)
                 "--log.level=warn",
+                // Alerts go to Alertmanager at once rather than after the default minute.
+                "--rules.alert.resend-delay=1s",
             },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -94,6 +110,101 @@ public sealed class PrometheusServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>
+/// A real Alertmanager (Debian's <c>prometheus-alertmanager</c> 0.25) on a loopback port, routing
+/// every alert at once (group wait and interval 1 s) to one webhook URL, resolutions included.
+/// </summary>
+public sealed class AlertmanagerServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private AlertmanagerServer(Process process, string directory, string address)
+    {
+        _process = process;
+        _directory = directory;
+        Address = address;
+    }
+
+    /// <summary>host:port, as Prometheus' alerting config names it.</summary>
+    public string Address { get; }
+
+    public static string? Binary =>
+        new[] { "/usr/bin/prometheus-alertmanager", "/usr/local/bin/alertmanager" }.FirstOrDefault(File.Exists);
+
+    public static async Task<AlertmanagerServer> StartAsync(string webhookUrl)
+    {
+        var binary = Binary ?? throw new InvalidOperationException("prometheus-alertmanager is not installed: `apt-get install prometheus-alertmanager`; .ci/run installs it.");
+        var directory = Path.Combine(Path.GetTempPath(), $"rootcause-alertmanager-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        await File.WriteAllTextAsync(Path.Combine(directory, "alertmanager.yml"), $"""
+            route:
+              receiver: rootcause
+              group_by: ['alertname', 'instance']
+              group_wait: 1s
+              group_interval: 1s
+              repeat_interval: 1h
+            receivers:
+              - name: rootcause
+                webhook_configs:
+                  - url: '{webhookUrl}'
+                    send_resolved: true
+            """);
+        var port = SiloPairFixture.FreePort();
+        var start = new ProcessStartInfo(binary)
+        {
+            ArgumentList =
+            {
+                $"--config.file={Path.Combine(directory, "alertmanager.yml")}",
+                $"--storage.path={Path.Combine(directory, "data")}",
+                $"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=", // no gossip port: a single instance
+                "--log.level=warn",
+            },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var process = Process.Start(start)!;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new AlertmanagerServer(process, directory, $"127.0.0.1:{port}");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.ReturnsAsync(async () =>
+        {
+            try
+            {
+                return (await http.GetAsync($"http://{server.Address}/-/ready")).StatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return HttpStatusCode.ServiceUnavailable;
+            }
+        }, s => s == HttpStatusCode.OK || process.HasExited, TimeSpan.FromSeconds(30));
+        if (process.HasExited)
+        {
+            throw new InvalidOperationException($"alertmanager exited with {process.ExitCode}.");
+        }
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
