@@ -39,6 +39,10 @@ public static partial class ConnectorRules
             errors.Add("repository", "repository must be owner/name (GitLab groups may nest: group/subgroup/name).");
         }
         var valid = config with { Repository = repository };
+        if (!TelemetryRules.Applies(kind))
+        {
+            TelemetryRules.RejectFields(kind, config, errors);
+        }
         if (TelemetryRules.Applies(kind))
         {
             valid = TelemetryRules.Validate(kind, config, errors);

@@ -138,6 +138,25 @@ public static partial class TelemetryRules
         return valid;
     }
 
+    /// <summary>The other kinds (git, github, gitlab) take none of the observability fields.</summary>
+    public static void RejectFields(ConnectorKind kind, ConnectorConfig config, ValidationErrors errors)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(errors);
+        foreach (var (field, value) in new (string, object?)[]
+        {
+            ("url", config.Url), ("queries", config.Queries), ("step", config.Step), ("lookback", config.Lookback),
+            ("sensitivity", config.Sensitivity), ("slow_threshold", config.SlowThreshold), ("slow_factor", config.SlowFactor),
+            ("sample_limit", config.SampleLimit), ("services", config.Services),
+        })
+        {
+            if (value is not null)
+            {
+                errors.Add(field, $"{field} applies to prometheus, alertmanager, otlp and jaeger connectors, not to {RootCauseJson.Name(kind)}.");
+            }
+        }
+    }
+
     private static ConnectorConfig ValidatePrometheus(ConnectorConfig config, ConnectorConfig valid, ValidationErrors errors)
     {
         var step = config.Step ?? DefaultStep;

@@ -232,6 +232,36 @@ public sealed class OtlpReceiverTests(ConnectorSiloFixture silo) : IAsyncLifetim
         Assert.Equal("application/x-protobuf", (string)entry["content_type"]!);
     }
 
+    [Fact]
+    public async Task AGzippedExportIsReadAndOneThatUnpacksBeyondTheLimitIs413()
+    {
+        var trace = NewTraceId();
+        var body = Export("gateway", [Span(trace, "POST /pay", DateTimeOffset.UtcNow.AddMinutes(-2), 15, error: true)]);
+        using var gzipped = new HttpRequestMessage(HttpMethod.Post, "/v1/traces") { Content = new ByteArrayContent(Gzip(Encoding.UTF8.GetBytes(body))) };
+        gzipped.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        gzipped.Content.Headers.ContentEncoding.Add("gzip");
+        using var answer = await Http.SendAsync(gzipped);
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.NotNull(await TraceEvents.ForTraceAsync(Http, trace));
+
+        // 26 MB of zeros pack into a few kilobytes.
+        using var bomb = new HttpRequestMessage(HttpMethod.Post, "/v1/traces") { Content = new ByteArrayContent(Gzip(new byte[26 * 1024 * 1024])) };
+        bomb.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+        bomb.Content.Headers.ContentEncoding.Add("gzip");
+        using var refused = await Http.SendAsync(bomb);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+    }
+
+    private static byte[] Gzip(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest))
+        {
+            gzip.Write(data);
+        }
+        return output.ToArray();
+    }
+
     private static string NewTraceId() => ActivityTraceId.CreateRandom().ToHexString();
 
     private static JsonObject Span(string traceId, string name, DateTimeOffset start, double durationMs, bool error)

@@ -26,6 +26,11 @@ public sealed class TelemetryConfigTests(ConnectorSiloFixture silo)
         Assert.Equal(HttpStatusCode.BadRequest, otlp);
         Assert.Equal(["poll_interval", "queries", "url"], otlpProblem.ErrorFields());
 
+        var (git, gitProblem, _) = await silo.Http.SendAsync(HttpMethod.Put, "/api/admin/connectors/bad-git",
+            """{"kind":"github","secret":"env:X","url":"http://x","slow_threshold":"00:00:02"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, git);
+        Assert.Equal(["slow_threshold", "url"], gitProblem.ErrorFields());
+
         var (created, info, _) = await silo.Http.SendAsync(HttpMethod.Put, "/api/admin/connectors/good-prom", """{"kind":"prometheus","url":"http://prom:9090/"}""");
         Assert.Equal(HttpStatusCode.Created, created);
         var config = info!["config"]!;
