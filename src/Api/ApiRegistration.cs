@@ -51,6 +51,7 @@ public static class ApiRegistration
         routes.MapCircuitBreakers();
         routes.MapConnectors();
         routes.MapReceivers();
+        routes.MapTelemetryReceivers();
         routes.MapOpenApi("/openapi/v1.json");
         routes.MapScalarApiReference("/docs/api", o => o.WithTitle("RootCause API").WithOpenApiRoutePattern("/openapi/v1.json"));
         return routes;

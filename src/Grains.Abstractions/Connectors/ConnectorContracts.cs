@@ -17,6 +17,18 @@ public enum ConnectorKind
 
     /// <summary>Logs: NDJSON pushed to its receiver, a tailed file, or pulled from Loki or Elasticsearch/OpenSearch.</summary>
     Logs,
+
+    /// <summary>Polls a Prometheus server's HTTP API (query_range) and finds anomalies in the series.</summary>
+    Prometheus,
+
+    /// <summary>Receives Alertmanager webhooks (version 4): firing and resolved alerts.</summary>
+    Alertmanager,
+
+    /// <summary>Receives OTLP/HTTP traces (<c>/v1/traces</c>, protobuf or JSON): slow and error spans.</summary>
+    Otlp,
+
+    /// <summary>Polls Jaeger's query API for traces of configured services: slow and error spans.</summary>
+    Jaeger,
 }
 
 /// <summary>Where a <see cref="ConnectorKind.Logs"/> connector gets its lines.</summary>
@@ -110,6 +122,57 @@ public sealed record ConnectorConfig
 
     /// <summary>logs (loki, elasticsearch): entries asked for per request (default 1000).</summary>
     [Id(18)] public int? PageSize { get; init; }
+
+    // The observability kinds' fields start at 40, leaving room below for the other kinds.
+
+    /// <summary>prometheus: the queries to watch; unset means the built-in set (CPU, memory, disk free).</summary>
+    [Id(41)] public IReadOnlyList<MetricQuery>? Queries { get; init; }
+
+    /// <summary>prometheus: the resolution of range queries (default 30 s).</summary>
+    [Id(42)] public TimeSpan? Step { get; init; }
+
+    /// <summary>prometheus: the history a baseline is computed from (default 1 h); jaeger: how far back the first poll reaches (default 15 min).</summary>
+    [Id(43)] public TimeSpan? Lookback { get; init; }
+
+    /// <summary>prometheus: how many robust standard deviations (MAD-scaled) make a spike or drop (default 5).</summary>
+    [Id(44)] public double? Sensitivity { get; init; }
+
+    /// <summary>otlp/jaeger: a span longer than this is slow (default 1 s), unless its operation is usually that slow.</summary>
+    [Id(45)] public TimeSpan? SlowThreshold { get; init; }
+
+    /// <summary>otlp/jaeger: a span longer than this many times its operation's median is slow (default 3).</summary>
+    [Id(46)] public double? SlowFactor { get; init; }
+
+    /// <summary>otlp/jaeger: slow traces kept per service and operation per minute (default 5); errors are always kept.</summary>
+    [Id(47)] public int? SampleLimit { get; init; }
+
+    /// <summary>jaeger: the services whose traces are polled.</summary>
+    [Id(48)] public IReadOnlyList<string>? Services { get; init; }
+}
+
+/// <summary>
+/// One PromQL range query a prometheus connector watches. Every series it returns is checked for
+/// spikes and drops against its own robust baseline, and against the thresholds when set.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("rc.MetricQuery")]
+public sealed record MetricQuery
+{
+    /// <summary>The name events carry as <c>metric</c> (default: the metric name in the result, else the query).</summary>
+    [Id(0)] public string? Name { get; init; }
+
+    [Id(1)] public string? Query { get; init; }
+
+    /// <summary>A value above this is an anomaly of kind <c>threshold</c>.</summary>
+    [Id(2)] public double? Above { get; init; }
+
+    /// <summary>A value below this is an anomaly of kind <c>threshold</c> (disk free ratio below 0.1, say).</summary>
+    [Id(3)] public double? Below { get; init; }
+
+    /// <summary>The severity of a threshold crossing (default <c>high</c>).</summary>
+    [Id(4)] public Events.EventSeverity? Severity { get; init; }
+
+    /// <summary>False leaves spikes and drops alone and checks thresholds only (default true).</summary>
+    [Id(5)] public bool? DetectSpikes { get; init; }
 }
 
 /// <summary>How far a polling connector has got: everything up to and including this commit is ingested.</summary>

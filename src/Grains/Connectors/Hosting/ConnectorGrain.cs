@@ -35,9 +35,12 @@ public sealed partial class ConnectorGrain(
     ConnectorResilience resilience,
     IDeadLetterQueue deadLetters,
     Logs.LogsPuller logsPuller,
+    TelemetryPollers telemetry,
     TimeProvider time,
     ILogger<ConnectorGrain> logger) : Grain, IConnectorGrain, IRemindable
 {
+    private readonly TelemetryPollers _telemetry = telemetry;
+
     public const string ReminderName = "poll";
 
     /// <summary>Commits read, ingested and committed to the cursor at a time.</summary>
@@ -212,6 +215,10 @@ public sealed partial class ConnectorGrain(
             {
                 await SyncLogsAsync(config, cancellationToken);
             }
+            else if (config.Kind != ConnectorKind.Git)
+            {
+                await PollTelemetryAsync(config, run, cancellationToken);
+            }
             else if (run.Kind == ConnectorRunKind.Sync)
             {
                 await SyncGitAsync(GitSource.From(config), config, cancellationToken);
@@ -305,7 +312,6 @@ public sealed partial class ConnectorGrain(
         }, cancellationToken);
 
     /// <summary>Git polls a repository; a logs connector polls unless shippers push to it.</summary>
-    private static bool Polls(ConnectorConfig config) => config.Kind == ConnectorKind.Git || Logs.LogsRules.IsPulled(config);
 
     private async Task BackfillGitAsync(GitSource source, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {

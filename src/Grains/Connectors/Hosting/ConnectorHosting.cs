@@ -21,6 +21,12 @@ public static class ConnectorHosting
         services.AddSingleton<Logs.LogsPuller>();
         services.AddSingleton<Logs.LogsReceiver>();
         services.AddSingleton<ILogsReceiver>(sp => sp.GetRequiredService<Logs.LogsReceiver>());
+        services.AddSingleton<TelemetryReceiver>();
+        services.AddSingleton<ITelemetryReceiver>(sp => sp.GetRequiredService<TelemetryReceiver>());
+        services.AddSingleton(sp => new Metrics.PrometheusClient(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Metrics.PrometheusPoller>();
+        services.AddSingleton(sp => new Traces.JaegerTraces(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<TelemetryPollers>();
         services.AddHostedService<DeadLetterFormats>();
         return services;
     }
@@ -108,6 +114,14 @@ public static class ConnectorHosting
         public int? SpikeMinCount { get; init; }
         public LogErrorsKept? KeepErrors { get; init; }
         public int? PageSize { get; init; }
+        public List<MetricQuery>? Queries { get; init; }
+        public TimeSpan? Step { get; init; }
+        public TimeSpan? Lookback { get; init; }
+        public double? Sensitivity { get; init; }
+        public TimeSpan? SlowThreshold { get; init; }
+        public double? SlowFactor { get; init; }
+        public int? SampleLimit { get; init; }
+        public List<string>? Services { get; init; }
 
         public ConnectorConfig ToConfig() => new()
         {
@@ -130,6 +144,14 @@ public static class ConnectorHosting
             SpikeMinCount = SpikeMinCount,
             KeepErrors = KeepErrors,
             PageSize = PageSize,
+            Queries = Queries,
+            Step = Step,
+            Lookback = Lookback,
+            Sensitivity = Sensitivity,
+            SlowThreshold = SlowThreshold,
+            SlowFactor = SlowFactor,
+            SampleLimit = SampleLimit,
+            Services = Services,
         };
     }
 
@@ -153,6 +175,8 @@ public static class ConnectorHosting
             parsers.Register(WebhookEnvelope.GitLabKind, WebhookEnvelope.Replay);
             parsers.Register(GitCommitDeadLetter.Kind, GitCommitDeadLetter.Replay);
             parsers.Register(Logs.LogLineDeadLetter.Kind, Logs.LogLineDeadLetter.Replay);
+            parsers.Register(Metrics.AlertmanagerWebhook.DeadLetterKind, Metrics.AlertmanagerWebhook.Replay);
+            parsers.Register(TelemetryReceiver.OtlpDeadLetterKind, TelemetryReceiver.ReplayTraces);
             return Task.CompletedTask;
         }
 

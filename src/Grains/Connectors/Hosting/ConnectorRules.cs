@@ -46,7 +46,15 @@ public static partial class ConnectorRules
             errors.Add("repository", "repository must be owner/name (GitLab groups may nest: group/subgroup/name).");
         }
         var valid = config with { Repository = repository };
-        if (kind == ConnectorKind.Git)
+        if (!TelemetryRules.Applies(kind))
+        {
+            TelemetryRules.RejectFields(kind, config, errors);
+        }
+        if (TelemetryRules.Applies(kind))
+        {
+            valid = TelemetryRules.Validate(kind, config, errors);
+        }
+        else if (kind == ConnectorKind.Git)
         {
             if (repository is null)
             {
