@@ -10,6 +10,7 @@ public sealed record TelemetryPollers(PrometheusPoller Prometheus, JaegerTraces 
 public sealed partial class ConnectorGrain
 {
     /// <summary>Kinds that poll their upstream on the reminder: git, prometheus, jaeger.</summary>
+    /// <summary>Git polls a repository; a logs connector polls unless shippers push to it; prometheus and jaeger poll.</summary>
     private static bool Polls(ConnectorConfig config) =>
         config.Kind == ConnectorKind.Git || Logs.LogsRules.IsPulled(config) || (config.Kind is { } kind && TelemetryRules.Polls(kind));
 

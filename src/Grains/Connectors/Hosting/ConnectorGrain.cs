@@ -171,9 +171,9 @@ public sealed partial class ConnectorGrain(
             throw new StateConflictException("kind",
                 $"connector {Name} is a {RootCauseJson.Name(config.Kind!.Value)} connector: its upstream pushes to it, there is nothing to poll.");
         }
-        if (kind == ConnectorRunKind.Backfill && config.Kind != ConnectorKind.Git)
+        if (kind == ConnectorRunKind.Backfill && config.Kind == ConnectorKind.Logs)
         {
-            throw new StateConflictException("kind", $"connector {Name}: backfill applies to git connectors; a logs connector reads on from its cursor.");
+            throw new StateConflictException("kind", $"connector {Name}: a logs connector reads on from its cursor; backfill applies to git, prometheus and jaeger connectors.");
         }
         if (!config.Enabled)
         {
@@ -310,8 +310,6 @@ public sealed partial class ConnectorGrain(
             };
             await AdvanceAsync(new GitPosition(position, time.GetUtcNow()));
         }, cancellationToken);
-
-    /// <summary>Git polls a repository; a logs connector polls unless shippers push to it.</summary>
 
     private async Task BackfillGitAsync(GitSource source, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {

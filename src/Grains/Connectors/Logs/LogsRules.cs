@@ -118,14 +118,14 @@ public static class LogsRules
         };
     }
 
-    /// <summary>Logs-only fields on another kind of connector.</summary>
+    /// <summary>Logs-only fields on another kind of connector (<c>url</c> is shared with the pollers and checked by their rules).</summary>
     public static void RefuseLogsFields(ConnectorConfig config, ValidationErrors errors)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(errors);
         foreach (var (field, value) in new (string, object?)[]
         {
-            ("input", config.Input), ("url", config.Url), ("query", config.Query), ("index", config.Index), ("service", config.Service),
+            ("input", config.Input), ("query", config.Query), ("index", config.Index), ("service", config.Service),
             ("spike_factor", config.SpikeFactor), ("spike_min_count", config.SpikeMinCount), ("keep_errors", config.KeepErrors), ("page_size", config.PageSize),
         })
         {
