@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace RootCause.Investigations;
 
 /// <summary>
@@ -49,10 +51,13 @@ public interface IInvestigationGrain : IGrainWithGuidKey
 
     /// <summary>
     /// The linker's side of a link: makes this investigation's <c>event_ids</c> agree with the event's
-    /// own record (the event is the source of truth for link records). Reading the event inside this
-    /// call, which no other call on this investigation interleaves with, means an engineer's link or
-    /// unlink made through this investigation is never undone by a late linker call. Idempotent.
+    /// own record (the event is the source of truth for link records). Calls arriving together are
+    /// batched into one write: they interleave only to join the next batch, and the batch reads each
+    /// event's record in a turn of its own that no other call on this investigation interleaves with,
+    /// so an engineer's link or unlink made through this investigation is never undone by a late
+    /// linker call. Completes once the batch holding this event is stored. Idempotent.
     /// </summary>
+    [AlwaysInterleave]
     Task SyncEventLinkAsync(Guid eventId);
 
     /// <summary>Records that retro-linking ran for the fields digested as <paramref name="linkingKey"/>; ignored if they changed since.</summary>

@@ -161,12 +161,64 @@ public sealed class InvestigationGrain(
         return result;
     }
 
-    public async Task SyncEventLinkAsync(Guid eventId)
+    // The linker's pending link syncs, stored together by one timer turn (see SyncEventLinkAsync).
+    private readonly HashSet<Guid> _pendingSyncs = [];
+    private TaskCompletionSource? _pendingFlush;
+
+    /// <summary>How long the first sync of a batch waits for others to join it.</summary>
+    private static readonly TimeSpan SyncBatchDelay = TimeSpan.FromMilliseconds(5);
+
+    public Task SyncEventLinkAsync(Guid eventId)
     {
-        var ev = await GrainFactory.GetGrain<IEventGrain>(eventId).GetAsync(includeDeleted: true);
-        var linked = ev?.InvestigationIds.Contains(State.Id) == true;
-        await ChangeAsync(null, (state, _) => linked ? AddOnce(state.EventIds ??= [], eventId) : state.EventIds?.Remove(eventId) == true,
-            includeDeleted: true, bookkeeping: true);
+        // Interleaved: only joins the next batch; no state is read or written here.
+        _pendingSyncs.Add(eventId);
+        if (_pendingFlush is null)
+        {
+            _pendingFlush = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var timer = default(IGrainTimer);
+            timer = this.RegisterGrainTimer(_ =>
+            {
+                timer?.Dispose();
+                return FlushSyncsAsync();
+            }, new GrainTimerCreationOptions(SyncBatchDelay, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = true });
+        }
+        return _pendingFlush.Task;
+    }
+
+    /// <summary>
+    /// One non-interleaved turn: reads the record of every event waiting to be synced, brings
+    /// <c>event_ids</c> in line with them, and stores that in one write.
+    /// </summary>
+    private async Task FlushSyncsAsync()
+    {
+        var done = _pendingFlush!;
+        var ids = _pendingSyncs.ToList();
+        _pendingSyncs.Clear();
+        _pendingFlush = null;
+        try
+        {
+            if (State.Exists)
+            {
+                var events = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IEventGrain>(id).GetAsync(includeDeleted: true)));
+                var investigationId = State.Id;
+                await ChangeAsync(null, (state, _) =>
+                {
+                    var changed = false;
+                    for (var i = 0; i < ids.Count; i++)
+                    {
+                        changed |= events[i]?.InvestigationIds.Contains(investigationId) == true
+                            ? AddOnce(state.EventIds ??= [], ids[i])
+                            : state.EventIds?.Remove(ids[i]) == true;
+                    }
+                    return changed;
+                }, includeDeleted: true, bookkeeping: true);
+            }
+            done.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            done.TrySetException(e);
+        }
     }
 
     public async Task MarkRetroLinkedAsync(string linkingKey)
