@@ -171,9 +171,9 @@ public sealed partial class ConnectorGrain(
             throw new StateConflictException("kind",
                 $"connector {Name} is a {RootCauseJson.Name(config.Kind!.Value)} connector: its upstream pushes to it, there is nothing to poll.");
         }
-        if (kind == ConnectorRunKind.Backfill && config.Kind == ConnectorKind.Logs)
+        if (kind == ConnectorRunKind.Backfill && config.Kind == ConnectorKind.Logs && config.Input is not (LogsInput.Loki or LogsInput.Elasticsearch))
         {
-            throw new StateConflictException("kind", $"connector {Name}: a logs connector reads on from its cursor; backfill applies to git, prometheus and jaeger connectors.");
+            throw new StateConflictException("kind", $"connector {Name}: a file or push logs connector reads on from its cursor; backfill applies to git, loki and elasticsearch logs, prometheus and jaeger connectors.");
         }
         if (!config.Enabled)
         {
@@ -211,7 +211,11 @@ public sealed partial class ConnectorGrain(
         await Task.Yield();
         try
         {
-            if (config.Kind == ConnectorKind.Logs)
+            if (config.Kind == ConnectorKind.Logs && run.Kind == ConnectorRunKind.Backfill)
+            {
+                await BackfillLogsAsync(config, run.From!.Value, run.To!.Value, cancellationToken);
+            }
+            else if (config.Kind == ConnectorKind.Logs)
             {
                 await SyncLogsAsync(config, cancellationToken);
             }
@@ -300,16 +304,27 @@ public sealed partial class ConnectorGrain(
     private Task SyncLogsAsync(ConnectorConfig config, CancellationToken cancellationToken) =>
         logsPuller.SyncAsync(Name, config, store.State.Cursor?.Position, async (batch, position) =>
         {
-            _progress = _progress! with
-            {
-                Found = _progress.Found + batch.Found,
-                Processed = _progress.Processed + batch.Found,
-                Created = _progress.Created + batch.Tally.Created,
-                Existing = _progress.Existing + batch.Tally.Existing,
-                DeadLettered = _progress.DeadLettered + batch.Tally.Malformed,
-            };
+            CountLogs(batch);
             await AdvanceAsync(new GitPosition(position, time.GetUtcNow()));
         }, cancellationToken);
+
+    /// <summary>A time range read again; the cursor stays where it is.</summary>
+    private Task BackfillLogsAsync(ConnectorConfig config, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        logsPuller.BackfillAsync(Name, config, from, to, batch =>
+        {
+            CountLogs(batch);
+            return Task.CompletedTask;
+        }, cancellationToken);
+
+    private void CountLogs(Logs.PulledBatch batch) =>
+        _progress = _progress! with
+        {
+            Found = _progress.Found + batch.Found,
+            Processed = _progress.Processed + batch.Found,
+            Created = _progress.Created + batch.Tally.Created,
+            Existing = _progress.Existing + batch.Tally.Existing,
+            DeadLettered = _progress.DeadLettered + batch.Tally.Malformed,
+        };
 
     private async Task BackfillGitAsync(GitSource source, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {

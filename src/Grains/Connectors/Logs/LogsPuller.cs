@@ -27,7 +27,32 @@ public sealed class LogsPuller(LogsIngest logs, ConnectorResilience resilience, 
     /// <summary>Batches per run at most, so one run cannot hold the connector for ever; the next run goes on.</summary>
     public const int MaxBatchesPerRun = 1000;
 
-    public async Task SyncAsync(string connector, ConnectorConfig config, string? position,
+    /// <summary>Reads on from the connector's cursor up to now; <paramref name="advance"/> stores each batch's position.</summary>
+    public Task SyncAsync(string connector, ConnectorConfig config, string? position,
+        Func<PulledBatch, string, Task> advance, CancellationToken cancellationToken) =>
+        RunAsync(connector, config, position, time.GetUtcNow(), advance, cancellationToken);
+
+    /// <summary>
+    /// Reads a time range of a Loki or Elasticsearch connector again, from <paramref name="from"/> up to
+    /// <paramref name="to"/>, without touching the cursor (events already stored are found, not
+    /// duplicated). A file or push connector has no range to read.
+    /// </summary>
+    public Task BackfillAsync(string connector, ConnectorConfig config, DateTimeOffset from, DateTimeOffset to,
+        Func<PulledBatch, Task> report, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(report);
+        // The positions are the upstreams' own: nanoseconds for Loki, milliseconds for Elasticsearch.
+        var start = config.Input switch
+        {
+            LogsInput.Loki => ((from - DateTimeOffset.UnixEpoch).Ticks * 100).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            LogsInput.Elasticsearch => from.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            _ => throw new StateConflictException("input", "only loki and elasticsearch logs connectors read a time range again; a file or push connector reads on from its cursor."),
+        };
+        return RunAsync(connector, config, start, to, (batch, _) => report(batch), cancellationToken);
+    }
+
+    private async Task RunAsync(string connector, ConnectorConfig config, string? position, DateTimeOffset now,
         Func<PulledBatch, string, Task> advance, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -38,7 +63,6 @@ public sealed class LogsPuller(LogsIngest logs, ConnectorResilience resilience, 
         var authorization = config.Secret is null ? null
             : SecretReferences.Resolve(config.Secret) ?? throw new InvalidOperationException($"the secret {config.Secret} cannot be read on this silo");
         System.Text.Json.JsonElement? searchAfter = null;
-        var now = time.GetUtcNow();
         for (var i = 0; i < MaxBatchesPerRun; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();

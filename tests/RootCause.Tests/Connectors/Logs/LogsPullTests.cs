@@ -182,6 +182,17 @@ public sealed class LogsPullTests(ConnectorSiloFixture silo) : IDisposable
         Assert.Equal(("succeeded", 7L, 7L, 0L), first);
         Assert.Equal(("succeeded", 0L, 0L, 0L), second);
         Assert.Equal(("succeeded", 1L, 1L, 0L), third);
+
+        // A backfill reads a range again without moving the cursor: what is stored is found, not duplicated.
+        var (_, before, _) = await Http.GetJsonAsync($"/api/admin/connectors/{service}");
+        Assert.NotNull(before!["cursor"]);
+        var from = DateTimeOffset.UnixEpoch.AddTicks(baseNs / 100).AddSeconds(-1);
+        var (status, backfill, _) = await Http.SendAsync(HttpMethod.Post, $"/api/admin/connectors/{service}/backfill?wait=true",
+            $$"""{"from":"{{from:O}}","to":"{{DateTimeOffset.UtcNow:O}}"}""");
+        Assert.True(status == HttpStatusCode.OK, backfill?.ToJsonString());
+        Assert.Equal(("succeeded", 8L, 0L, 8L), Counts(backfill!));
+        var (_, after, _) = await Http.GetJsonAsync($"/api/admin/connectors/{service}");
+        Assert.Equal(before!["cursor"]?.ToJsonString(), after!["cursor"]?.ToJsonString());
         Assert.All(requests, r => Assert.Contains("direction=forward", r, StringComparison.Ordinal));
         Assert.Contains(requests, r => r.Contains($"start={baseNs + 2000}&", StringComparison.Ordinal));
     }
