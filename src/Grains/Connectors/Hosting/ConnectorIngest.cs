@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using RootCause.Common;
 using RootCause.Events;
 
@@ -37,6 +38,41 @@ public sealed class IngestInterruptedException(IngestTally tally, Exception inne
 /// </summary>
 public sealed class ConnectorIngest(IGrainFactory grains, IDeadLetterQueue deadLetters, ConnectorMetrics metrics)
 {
+    /// <summary>
+    /// A later report of a deployment (a deployment_status: in progress, success, failure) folds into
+    /// the deployment's event and brings its data up to date: the latest report's fields (status,
+    /// URLs) and severity replace the stored ones. Reports that change nothing write nothing.
+    /// </summary>
+    private static async Task ApplyDeploymentStatusAsync(IEventGrain grain, Event stored, EventDraft report)
+    {
+        if (JsonNode.Parse(stored.Data) is not JsonObject data || JsonNode.Parse(report.Data) is not JsonObject update)
+        {
+            return;
+        }
+        var changed = report.Severity != stored.Severity;
+        foreach (var (key, value) in update)
+        {
+            if (!JsonNode.DeepEquals(data[key], value))
+            {
+                data[key] = value?.DeepClone();
+                changed = true;
+            }
+        }
+        if (!changed)
+        {
+            return;
+        }
+        await grain.UpdateAsync(new EventChanges
+        {
+            EventType = stored.EventType,
+            Timestamp = stored.Timestamp,
+            Severity = report.Severity,
+            Data = data.ToJsonString(),
+            Tags = stored.Tags,
+            Metadata = stored.Metadata,
+        }, stored.Version);
+    }
+
     public async Task<IngestTally> IngestAsync(string connector, IReadOnlyList<EventDraft> drafts,
         Action<IngestTally>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -49,7 +85,12 @@ public sealed class ConnectorIngest(IGrainFactory grains, IDeadLetterQueue deadL
             cancellationToken.ThrowIfCancellationRequested();
             try
             {
-                var result = await grains.GetGrain<IEventGrain>(ConnectorDrafts.GrainId(draft)).IngestAsync(draft);
+                var grain = grains.GetGrain<IEventGrain>(ConnectorDrafts.GrainId(draft));
+                var result = await grain.IngestAsync(draft);
+                if (!result.Created && draft.EventType == "deployment")
+                {
+                    await ApplyDeploymentStatusAsync(grain, result.Event, draft);
+                }
                 events.Add(new WebhookEvent(result.Event.Id, result.Created, draft.EventType, draft.SourceId));
                 tally = result.Created ? tally with { Created = tally.Created + 1 } : tally with { Existing = tally.Existing + 1 };
             }
