@@ -154,7 +154,8 @@ public static class DemoIncident
         var grain = grains.GetGrain<IInvestigationGrain>(InvestigationId);
         foreach (var e in linked)
         {
-            investigation = await grain.LinkEventAsync(e.Id);
+            // The story's responder linked these (the linker, running beside, would link most of them too).
+            investigation = await grain.LinkEventAsync(e.Id, decidedBy: "demo", note: "linked by the demo incident");
         }
         if (investigation.NoteCount == 0)
         {
