@@ -428,9 +428,11 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
         };
     }
 
-    private static readonly string[] ComponentKeys = ["component", "service", "service_name", "service.name", "app", "job"];
+    /// <summary>Keys whose value names a component or service, at the top of data/metadata or in labels, attributes, resource.</summary>
+    public static readonly string[] ComponentKeys = ["component", "service", "service_name", "service.name", "app", "job"];
 
-    private static readonly string[] WorkloadKeys = ["instance", "pod", "container", "consumergroup", "deployment", "statefulset",
+    /// <summary>Keys whose value names a workload (resolved through <see cref="LinkNames.WorkloadVariants"/>).</summary>
+    public static readonly string[] WorkloadKeys = ["instance", "pod", "container", "consumergroup", "deployment", "statefulset",
         "persistentvolumeclaim", "k8s.deployment.name", "k8s.pod.name", "peer_service", "peer.service"];
 
     private static IEnumerable<(string Name, string Key)> WorkloadNames(JsonDocument? doc)

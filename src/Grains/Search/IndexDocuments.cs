@@ -215,7 +215,6 @@ internal static class IndexDocuments
         }
     }
 
-    private static readonly string[] LinkComponentKeys = ["component", "service", "service_name", "service.name", "app", "job"];
 
     /// <summary>The <see cref="SearchFields.LinkKeys"/> of a data or metadata object (see docs/events.md, "How the linker reads them").</summary>
     public static IEnumerable<string> LinkKeysOf(string json)
@@ -270,12 +269,9 @@ internal static class IndexDocuments
         return keys;
     }
 
-    private static readonly string[] LinkWorkloadKeys = ["instance", "pod", "container", "consumergroup", "deployment", "statefulset",
-        "persistentvolumeclaim", "k8s.deployment.name", "k8s.pod.name", "peer_service", "peer.service"];
-
     private static void CollectNames(JsonElement scope, List<string> keys)
     {
-        foreach (var key in LinkComponentKeys)
+        foreach (var key in EventFacts.ComponentKeys)
         {
             if (scope.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } name)
             {
@@ -283,7 +279,7 @@ internal static class IndexDocuments
             }
         }
         // Workload names in every form the linker resolves them by (see LinkNames.WorkloadVariants).
-        foreach (var key in LinkWorkloadKeys)
+        foreach (var key in EventFacts.WorkloadKeys)
         {
             if (scope.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } name)
             {
