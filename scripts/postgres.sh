@@ -191,9 +191,11 @@ start_postgres() {
         local previous="" port
         [[ -f "$datadir/rootcause.port" ]] && previous="$(cat "$datadir/rootcause.port")"
         port="$(_pick_port "$previous")"
-        local fast=""
+        local fast="" max_connections=300
         if [[ "${ROOTCAUSE_PG_FAST:-0}" == "1" ]]; then
             fast=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n'
+            # The test run starts many silos, each with its own pools: room to spare.
+            max_connections=600
         fi
         # Rewritten on every start: the port may change, the socket directory follows the data directory.
         cat >"$datadir/rootcause.conf" <<EOF
@@ -201,7 +203,7 @@ start_postgres() {
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$datadir'
-max_connections = 300
+max_connections = $max_connections
 $fast
 EOF
         printf '%s\n' "$port" >"$datadir/rootcause.port"

@@ -45,6 +45,28 @@ trx_sum() {
     echo "$total"
 }
 
+# Names each failed test of the given .trx files with the first line of its message, so the end of
+# the output says what failed even when only its tail is kept.
+trx_failures() {
+    awk '
+        /<UnitTestResult / {
+            failed = ($0 ~ /outcome="Failed"/)
+            if (failed) {
+                name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
+                gsub(/&quot;/, "\"", name); gsub(/&amp;/, "\\&", name)
+                if (++count <= 60) { printf "FAILED %s\n", name; want = 1 }
+            }
+        }
+        want && /<Message>/ {
+            line = $0; sub(/.*<Message>/, "", line); sub(/<\/Message>.*/, "", line)
+            gsub(/&quot;/, "\"", line); gsub(/&amp;/, "\\&", line); gsub(/&lt;/, "<", line); gsub(/&gt;/, ">", line)
+            printf "       %s\n", substr(line, 1, 300)
+            want = 0
+        }
+        END { if (count > 60) printf "... and %d more failed\n", count - 60 }
+    ' "$@"
+}
+
 suite_dotnet() {
     local code=0
     dotnet test tests/RootCause.Tests/RootCause.Tests.csproj -c Release --no-build \
@@ -60,6 +82,7 @@ suite_dotnet() {
         return 0
     fi
     record_counts dotnet "$(trx_sum passed "${trx[@]}")" "$(trx_sum failed "${trx[@]}")"
+    trx_failures "${trx[@]}"
     if ((code != 0)); then
         echo "== dotnet: dotnet test exited with $code"
         STATUS=1

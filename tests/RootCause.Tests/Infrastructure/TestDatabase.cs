@@ -47,6 +47,11 @@ public static class TestDatabase
         {
             Database = database,
             IncludeErrorDetail = true,
+            // Many fixtures come and go in one run, each with its own pools (Orleans' providers pool
+            // per connection string). Idle connections close quickly so the run's total stays far
+            // below the server's max_connections instead of growing with every finished fixture.
+            ConnectionIdleLifetime = 10,
+            ConnectionPruningInterval = 2,
         }.ConnectionString;
 
         if (migrate)
