@@ -25,6 +25,12 @@ public sealed record Component
     [Id(7)] public IReadOnlyList<string> DependsOn { get; init; } = [];
     [Id(8)] public string? Owner { get; init; }
     [Id(9)] public IReadOnlyList<string> Tags { get; init; } = [];
+    /// <summary>
+    /// Shared infrastructure every component relies on without listing it (cluster DNS, the ingress
+    /// controller, certificate issuance): a change to it is weighed as a change to a direct
+    /// dependency of whatever component an incident is about.
+    /// </summary>
+    [Id(10)] public bool Shared { get; init; }
 }
 
 /// <summary>The whole catalog at one version.</summary>

@@ -16,6 +16,7 @@ public sealed class ServiceCatalog
     {
         Version = snapshot.Version;
         Components = snapshot.Components;
+        Shared = [.. snapshot.Components.Where(c => c.Shared)];
         foreach (var component in snapshot.Components)
         {
             _byName[component.Name] = component;
@@ -52,6 +53,9 @@ public sealed class ServiceCatalog
     public long Version { get; }
 
     public IReadOnlyList<Component> Components { get; }
+
+    /// <summary>The components marked shared infrastructure (<see cref="Component.Shared"/>).</summary>
+    public IReadOnlyList<Component> Shared { get; }
 
     /// <summary>The component a name or alias stands for (case-insensitive).</summary>
     public Component? Resolve(string? nameOrAlias) =>

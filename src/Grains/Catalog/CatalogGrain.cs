@@ -203,6 +203,7 @@ public sealed partial class CatalogGrain(
             DependsOn = dependsOn,
             Owner = errors.Optional(prefix + "owner", component.Owner, 100),
             Tags = errors.Tags(prefix + "tags", component.Tags),
+            Shared = component.Shared,
         };
     }
 

@@ -97,8 +97,9 @@ public sealed class InvestigationRegistry(
 
     /// <summary>
     /// The investigations an event with these facts could explain: those whose component is the
-    /// event's, or within two dependency hops of it, or shares its service; those sharing a tag; and
-    /// those that name no component or service at all (only tags and evidence can speak for them).
+    /// event's, or within two dependency hops of it, or shares its service; those sharing a tag;
+    /// those that name no component or service at all (only tags and evidence can speak for them);
+    /// and, for a change to shared infrastructure, every investigation naming a component or service.
     /// </summary>
     public IReadOnlyList<Investigation> CandidatesFor(EventFacts facts, IReadOnlyList<string> tags, ServiceCatalog catalog)
     {
@@ -122,6 +123,11 @@ public sealed class InvestigationRegistry(
         foreach (var (name, _) in facts.Components)
         {
             AddAll(map.ByName.GetValueOrDefault(name));
+            // A change to shared infrastructure concerns every investigation that names a component or service.
+            if (facts.IsChange && catalog.Resolve(name) is { Shared: true })
+            {
+                AddAll(map.Named);
+            }
         }
         foreach (var service in facts.Services)
         {
@@ -392,13 +398,15 @@ public sealed class InvestigationRegistry(
         long CatalogVersion,
         Dictionary<string, List<Investigation>> ByName,
         Dictionary<string, List<Investigation>> ByTag,
-        List<Investigation> Vague)
+        List<Investigation> Vague,
+        List<Investigation> Named)
     {
         public static CandidateMap Build(IEnumerable<Investigation> investigations, ServiceCatalog catalog)
         {
             var byName = new Dictionary<string, List<Investigation>>(StringComparer.Ordinal);
             var byTag = new Dictionary<string, List<Investigation>>(StringComparer.Ordinal);
             var vague = new List<Investigation>();
+            var named = new List<Investigation>();
             void Add(Dictionary<string, List<Investigation>> map, string key, Investigation investigation)
             {
                 if (!map.TryGetValue(key, out var list))
@@ -425,8 +433,12 @@ public sealed class InvestigationRegistry(
                 {
                     vague.Add(investigation);
                 }
+                else
+                {
+                    named.Add(investigation);
+                }
             }
-            return new CandidateMap(catalog.Version, byName, byTag, vague);
+            return new CandidateMap(catalog.Version, byName, byTag, vague, named);
         }
     }
 }

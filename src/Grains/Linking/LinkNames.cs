@@ -42,29 +42,42 @@ public static class LinkNames
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var component in Neighbourhood(investigation, catalog))
         {
-            keys.Add("c:" + component.Name);
-            foreach (var alias in component.Aliases)
-            {
-                keys.Add("c:" + alias.Trim().ToLowerInvariant());
-            }
-            if (component.Service is { Length: > 0 } service)
-            {
-                keys.Add("c:" + service.Trim().ToLowerInvariant());
-            }
-            foreach (var repository in component.Repositories)
-            {
-                keys.Add("r:" + repository.Trim().ToLowerInvariant());
-            }
-            foreach (var pipeline in component.Pipelines)
-            {
-                keys.Add("p:" + pipeline.Trim().ToLowerInvariant());
-            }
+            AddComponentKeys(keys, component);
         }
         foreach (var name in For(investigation, catalog))
         {
             keys.Add("c:" + name);
         }
+        // Changes to shared infrastructure can explain any incident that names a component or service.
+        if (!string.IsNullOrWhiteSpace(investigation.ComponentAffected) || !string.IsNullOrWhiteSpace(investigation.ServiceAffected))
+        {
+            foreach (var shared in catalog.Shared)
+            {
+                AddComponentKeys(keys, shared);
+            }
+        }
         return [.. keys];
+    }
+
+    private static void AddComponentKeys(HashSet<string> keys, Component component)
+    {
+        keys.Add("c:" + component.Name);
+        foreach (var alias in component.Aliases)
+        {
+            keys.Add("c:" + alias.Trim().ToLowerInvariant());
+        }
+        if (component.Service is { Length: > 0 } service)
+        {
+            keys.Add("c:" + service.Trim().ToLowerInvariant());
+        }
+        foreach (var repository in component.Repositories)
+        {
+            keys.Add("r:" + repository.Trim().ToLowerInvariant());
+        }
+        foreach (var pipeline in component.Pipelines)
+        {
+            keys.Add("p:" + pipeline.Trim().ToLowerInvariant());
+        }
     }
 
     private static IEnumerable<Component> Neighbourhood(Investigation investigation, ServiceCatalog catalog)

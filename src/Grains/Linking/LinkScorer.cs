@@ -26,7 +26,7 @@ public sealed class LinkScorer(LinkerOptions options)
     public LinkAssessment Assess(Investigation investigation, Event ev, EventFacts facts, ServiceCatalog catalog)
     {
         var time = ScoreTime(investigation, ev, facts.Kind);
-        var component = ScoreComponent(investigation, facts, catalog);
+        var component = ScoreComponent(investigation, facts, catalog, DuringImpact(investigation, ev, facts));
         var tags = ScoreTags(investigation, ev);
         var evidence = ScoreEvidence(investigation, ev, facts, component.Score);
         var symptom = facts.Kind is EventKind.ErrorSpike or EventKind.MetricAnomaly or EventKind.TraceProblem;
@@ -111,7 +111,16 @@ public sealed class LinkScorer(LinkerOptions options)
 
     // ----- component and service -----
 
-    private static StrategyScore ScoreComponent(Investigation investigation, EventFacts facts, ServiceCatalog catalog)
+    /// <summary>The component score of a change to shared infrastructure: that of a direct dependency.</summary>
+    private const double SharedChangeScore = 0.8;
+
+    /// <summary>A symptom that began between the start of impact and detection: the incident's own window.</summary>
+    private static bool DuringImpact(Investigation investigation, Event ev, EventFacts facts) =>
+        facts.Kind is EventKind.ErrorSpike or EventKind.MetricAnomaly or EventKind.TraceProblem
+        && investigation.StartedAt is { } started && started < investigation.DetectedAt
+        && ev.Timestamp >= started && ev.Timestamp <= investigation.DetectedAt;
+
+    private static StrategyScore ScoreComponent(Investigation investigation, EventFacts facts, ServiceCatalog catalog, bool duringImpact)
     {
         var affected = catalog.Resolve(investigation.ComponentAffected);
         var affectedName = affected?.Name ?? investigation.ComponentAffected?.Trim().ToLowerInvariant();
@@ -158,14 +167,34 @@ public sealed class LinkScorer(LinkerOptions options)
                 foreach (var (neighbour, hops, direction) in neighbourhood.Where(n => n.Name == name))
                 {
                     // A failing dependency explains the incident; a failing caller is mostly its echo.
+                    // Inside the impact window a caller's symptom is the incident spreading, not noise.
                     var (score, relation) = direction == ServiceCatalog.Dependency
                         ? (hops switch { 1 => 0.8, 2 => 0.55, _ => 0.3 }, $"{target} depends on it")
-                        : (hops switch { 1 => 0.5, 2 => 0.3, _ => 0.15 }, $"it depends on {target}");
+                        : duringImpact || facts.IsChange
+                            ? (hops switch { 1 => 0.8, 2 => 0.55, _ => 0.3 }, facts.IsChange
+                                ? $"it depends on {target}, and a change in a caller can break what it calls"
+                                : $"it depends on {target}, and its symptom began inside the impact window")
+                            : (hops switch { 1 => 0.5, 2 => 0.3, _ => 0.15 }, $"it depends on {target}");
                     if (score * scale > best.Score)
                     {
                         best = Score(ComponentStrategy, score * scale,
                             $"The event concerns {neighbour} ({via}); {relation}, {hops} dependency hop{(hops == 1 ? "" : "s")} away.");
                     }
+                }
+            }
+        }
+        // Shared infrastructure (cluster DNS, ingress, certificates) is everyone's dependency without
+        // being listed: its changes are weighed as a direct dependency's. Its symptoms are not — its
+        // routine errors are background to every incident, and only the graph can tie them to one.
+        if (facts.IsChange && best.Score < SharedChangeScore && targets.Count > 0)
+        {
+            foreach (var (name, via) in facts.Components)
+            {
+                if (catalog.Resolve(name) is { Shared: true } shared && !targets.Any(t => t.Name == shared.Name))
+                {
+                    best = Score(ComponentStrategy, SharedChangeScore,
+                        $"The event concerns {shared.Name} ({via}), shared infrastructure that {targets[0].Name}{(targets.Count > 1 ? " and the rest of its service" : "")} relies on like a direct dependency; a change to it can break anything.");
+                    break;
                 }
             }
         }
@@ -293,6 +322,9 @@ public enum EventKind
 /// <summary>What an event says about where and what, read from its type, data and metadata.</summary>
 public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, string Via)> Components, IReadOnlySet<string> Services, IReadOnlyList<string> Paths, string? Pipeline)
 {
+    /// <summary>A commit, a CI run or a deployment: something that changed, not a symptom.</summary>
+    public bool IsChange => Kind is EventKind.Commit or EventKind.CiFailure or EventKind.Deployment;
+
     /// <summary>The environment the event happened in, when it says (data, labels, resource, or an <c>env:</c> tag).</summary>
     public string? Environment { get; init; }
 

@@ -84,7 +84,8 @@ public sealed class LinkScorerTests
     {
         var gateway = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"service":"payments-gateway"}"""), Catalog);
         var database = Scorer.Assess(Incident(), Ev(EventSource.Metrics, "latency_anomaly", Detected.AddMinutes(-5), """{"component":"payments-db"}"""), Catalog);
-        var dependent = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"component":"storefront"}"""), Catalog);
+        // Before the impact began a caller's errors are its own trouble, or at most the incident's echo.
+        var dependent = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-15), """{"component":"storefront"}"""), Catalog);
         Assert.Equal(0.8, Strategy(gateway, LinkScorer.ComponentStrategy).Score);
         Assert.Contains("checkout-api depends on it, 1 dependency hop away", Strategy(gateway, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
         Assert.Equal(0.55, Strategy(database, LinkScorer.ComponentStrategy).Score);
@@ -94,6 +95,71 @@ public sealed class LinkScorerTests
         // A direct dependency failing during the impact is linked; two hops away it is only suggested.
         Assert.Equal(LinkDecision.Link, gateway.Decision);
         Assert.Equal(LinkDecision.Suggest, database.Decision);
+    }
+
+    [Fact]
+    public void ACallersSymptomInsideTheImpactWindowIsTheIncidentSpreading()
+    {
+        // Incident(): impact from 10 min before detection. storefront calls checkout-api.
+        var during = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"component":"storefront"}"""), Catalog);
+        var before = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-15), """{"component":"storefront"}"""), Catalog);
+        var after = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(5), """{"component":"storefront"}"""), Catalog);
+        Assert.Equal(0.8, Strategy(during, LinkScorer.ComponentStrategy).Score);
+        Assert.Contains("its symptom began inside the impact window", Strategy(during, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        Assert.Equal(LinkDecision.Link, during.Decision);
+        Assert.Equal(0.5, Strategy(before, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(0.5, Strategy(after, LinkScorer.ComponentStrategy).Score);
+        Assert.NotEqual(LinkDecision.Link, before.Decision);
+        Assert.NotEqual(LinkDecision.Link, after.Decision);
+
+        // Without a start of impact there is no window to be inside.
+        var noStart = Incident() with { StartedAt = null };
+        var undated = Scorer.Assess(noStart, Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"component":"storefront"}"""), Catalog);
+        Assert.Equal(0.5, Strategy(undated, LinkScorer.ComponentStrategy).Score);
+    }
+
+    [Fact]
+    public void ACallersChangeIsWeighedLikeADependencysChange()
+    {
+        var deploy = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-30),
+            """{"component":"storefront","environment":"production"}"""), Catalog);
+        Assert.Equal(0.8, Strategy(deploy, LinkScorer.ComponentStrategy).Score);
+        Assert.Contains("a change in a caller can break what it calls", Strategy(deploy, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        Assert.Equal(LinkDecision.Link, deploy.Decision);
+    }
+
+    [Fact]
+    public void AChangeToSharedInfrastructureIsWeighedAsADirectDependencysButItsSymptomsAreNot()
+    {
+        var catalog = new ServiceCatalog(new CatalogSnapshot
+        {
+            Version = 4,
+            Components =
+            [
+                .. Catalog.Components,
+                new Component { Name = "coredns", Service = "platform", Aliases = ["kube-dns"], Repositories = ["shop/platform"], PathPrefixes = ["k8s/coredns/"], Shared = true },
+            ],
+        });
+        var change = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddMinutes(-25),
+            """{"repository":"shop/platform","files":["k8s/coredns/configmap.yaml"]}"""), catalog);
+        Assert.Equal(0.8, Strategy(change, LinkScorer.ComponentStrategy).Score);
+        Assert.Contains("coredns", Strategy(change, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        Assert.Contains("shared infrastructure that checkout-api relies on", Strategy(change, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        Assert.Equal(0.8, Strategy(change, LinkScorer.Evidence).Score);
+
+        var symptom = Scorer.Assess(Incident(), Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"component":"kube-dns"}"""), catalog);
+        Assert.Equal(0, Strategy(symptom, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(LinkDecision.None, symptom.Decision);
+
+        // The same commit, when the component is not marked shared, concerns nothing the incident depends on.
+        var unmarked = new ServiceCatalog(new CatalogSnapshot
+        {
+            Version = 5,
+            Components = [.. catalog.Components.Select(c => c with { Shared = false })],
+        });
+        var plain = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddMinutes(-25),
+            """{"repository":"shop/platform","files":["k8s/coredns/configmap.yaml"]}"""), unmarked);
+        Assert.Equal(0, Strategy(plain, LinkScorer.ComponentStrategy).Score);
     }
 
     [Fact]

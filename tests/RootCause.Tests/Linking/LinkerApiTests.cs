@@ -31,7 +31,9 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
                 return;
             }
             var components = new JsonArray();
-            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5" })
+            // Shared infrastructure: nobody lists it as a dependency.
+            components.Add(JsonNode.Parse("""{"name":"shared-dns","service":"platform","aliases":["kube-dns"],"repositories":["acme/platform"],"path_prefixes":["k8s/dns/"],"shared":true}"""));
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6" })
             {
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
@@ -275,5 +277,33 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             """{"source":"git","source_id":"x","event_type":"commit","via":"git poll","dedup_key":"   "}""");
         Assert.Equal(HttpStatusCode.BadRequest, bad);
         Assert.Equal(["dedup_key", "via"], problem.ErrorFields());
+    }
+
+    [Fact]
+    public async Task AChangeToSharedInfrastructureLinksInBothDirections()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var web = await OpenAsync(A, "t6-web", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(web);
+
+        // New event → open investigations: the registry offers it to every investigation naming a component.
+        var deploy = await IngestAsync(B, "git", $"acme/platform@dns-{Guid.NewGuid():N}", "deployment", now.AddMinutes(-22),
+            new JsonObject { ["repository"] = "acme/platform", ["component"] = "shared-dns", ["environment"] = "production" }, severity: "info");
+        var linked = await LinkAsync(deploy, web, l => l?["status"]?.GetValue<string>() == "linked");
+        var reason = LinkTo(linked, web)!["strategies"]!.AsArray().Single(s => s!["strategy"]!.GetValue<string>() == "component")!["reason"]!.GetValue<string>();
+        Assert.Contains("shared infrastructure", reason, StringComparison.Ordinal);
+
+        // New investigation → stored events: retro-linking looks up shared infrastructure's changes too.
+        var api = await OpenAsync(A, "t6-api", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(api);
+        await LinkAsync(deploy, api, l => l?["status"]?.GetValue<string>() == "linked");
+
+        // Its symptoms are not offered as the incident's: background errors of the platform stay unlinked.
+        var spike = await IngestAsync(A, "logs", $"spike:kube-dns:{Guid.NewGuid():N}", "error_spike", now.AddMinutes(-15),
+            new JsonObject { ["service"] = "kube-dns", ["count"] = 120 });
+        var checkedSpike = await CheckedAsync(spike);
+        Assert.Null(LinkTo(checkedSpike, web));
+        Assert.Null(LinkTo(checkedSpike, api));
     }
 }
