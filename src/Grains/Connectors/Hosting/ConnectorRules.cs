@@ -35,6 +35,7 @@ public static partial class ConnectorRules
         }
         if (kind == ConnectorKind.Logs)
         {
+            TelemetryRules.RejectFields(kind, config, errors);
             var logs = Logs.LogsRules.Validate(config, errors);
             errors.ThrowIfAny();
             return logs;

@@ -150,7 +150,8 @@ public static partial class TelemetryRules
             ("sample_limit", config.SampleLimit), ("services", config.Services),
         })
         {
-            if (value is not null)
+            // A logs connector reads its upstream's url too (Loki, Elasticsearch).
+            if (value is not null && !(kind == ConnectorKind.Logs && field == "url"))
             {
                 errors.Add(field, $"{field} applies to prometheus, alertmanager, otlp and jaeger connectors, not to {RootCauseJson.Name(kind)}.");
             }

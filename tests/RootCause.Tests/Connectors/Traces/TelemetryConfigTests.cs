@@ -31,6 +31,12 @@ public sealed class TelemetryConfigTests(ConnectorSiloFixture silo)
         Assert.Equal(HttpStatusCode.BadRequest, git);
         Assert.Equal(["slow_threshold", "url"], gitProblem.ErrorFields());
 
+        // A logs connector reads a url (Loki, Elasticsearch) but nothing else of the telemetry kinds.
+        var (logs, logsProblem, _) = await silo.Http.SendAsync(HttpMethod.Put, "/api/admin/connectors/bad-logs",
+            """{"kind":"logs","input":"loki","url":"http://loki:3100","query":"{app=\"x\"}","queries":[{"name":"cpu","query":"up"}],"sensitivity":3,"services":["x"]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, logs);
+        Assert.Equal(["queries", "sensitivity", "services"], logsProblem.ErrorFields());
+
         var (created, info, _) = await silo.Http.SendAsync(HttpMethod.Put, "/api/admin/connectors/good-prom", """{"kind":"prometheus","url":"http://prom:9090/"}""");
         Assert.Equal(HttpStatusCode.Created, created);
         var config = info!["config"]!;
