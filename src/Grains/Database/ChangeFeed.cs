@@ -16,10 +16,12 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
     // it committed, its rows are visible here.
     private const string ReadSql = """
         WITH horizon AS (
-            SELECT pg_snapshot_xmin(s) AS xmin, pg_snapshot_xmax(s) AS xmax FROM pg_current_snapshot() AS s
+            SELECT pg_snapshot_xmin(s) AS xmin, pg_snapshot_xmax(s) AS xmax,
+                   (SELECT through_txid FROM grain_changes_pruned) AS pruned
+            FROM pg_current_snapshot() AS s
         )
         SELECT horizon.xmin, horizon.xmax, c.seq, c.txid, c.grain_type, c.grain_id_hash, c.grain_id_n0, c.grain_id_n1,
-               c.grain_id_extension, c.version, c.cleared, c.changed_at
+               c.grain_id_extension, c.version, c.cleared, c.changed_at, horizon.pruned
         FROM horizon
         LEFT JOIN LATERAL (
             SELECT *
@@ -87,6 +89,12 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
             {
                 xmin = reader.GetFieldValue<ulong>(0);
                 xmax = reader.GetFieldValue<ulong>(1);
+                // Changes below the pruning watermark may be gone: a cursor below it cannot go on
+                // without possibly skipping some, so the reader must start again from the states.
+                if (!reader.IsDBNull(12) && reader.GetFieldValue<ulong>(12) is var pruned && cursor.Horizon < pruned)
+                {
+                    throw new ChangeFeedExpiredException(cursor, pruned);
+                }
                 if (reader.IsDBNull(2))
                 {
                     continue; // no rows: the LEFT JOIN still returns the horizon
@@ -120,6 +128,19 @@ public sealed class ChangeFeed(NpgsqlDataSource dataSource)
         var next = xmin > cursor.Horizon ? new ChangeCursor(xmin) : cursor;
         return new ChangeBatch(rows, next, HasMore: false) { SnapshotXmax = xmax };
     }
+}
+
+/// <summary>
+/// The reader's cursor lies below the pruning watermark (<see cref="ChangeRetention"/>): changes it
+/// has not read may have been deleted. It must rebuild what it derives from the grain states and
+/// continue from a fresh horizon.
+/// </summary>
+public sealed class ChangeFeedExpiredException(ChangeCursor cursor, ulong prunedThrough)
+    : Exception($"The change feed was pruned through transaction {prunedThrough}; a reader at {cursor.Horizon} must start again from the grain states.")
+{
+    public ChangeCursor Cursor { get; } = cursor;
+
+    public ulong PrunedThrough { get; } = prunedThrough;
 }
 
 /// <summary>

@@ -257,7 +257,31 @@ public sealed class InvestigationRegistry(
                 waiter.Joined = true;
             }
         }
-        var batch = await feed.ReadAsync(_cursor, 1000, InvestigationOnly, ct);
+        ChangeBatch batch;
+        try
+        {
+            batch = await feed.ReadAsync(_cursor, 1000, InvestigationOnly, ct);
+        }
+        catch (ChangeFeedExpiredException e)
+        {
+            // Behind the pruning watermark (this silo was stopped or stuck for longer than the
+            // retention): changes may be gone, so everything is read again from the states.
+            logger.LogWarning("Investigation registry: {Reason} Reloading every investigation.", e.Message);
+            lock (_gate)
+            {
+                _linkable.Clear();
+                _linkingKeys.Clear();
+                _retroPending.Clear();
+                _map = null;
+                // Their target comes from the next read.
+                foreach (var waiter in joining)
+                {
+                    waiter.Joined = false;
+                }
+            }
+            await LoadAsync(ct);
+            return true;
+        }
         var keys = batch.Rows.Where(r => r.GrainIdExtension is null)
             .Select(r => (r.GrainType, r.GrainIdN0, r.GrainIdN1)).Distinct().ToList();
         var states = keys.Count > 0 ? await source.FetchAsync(keys, ct) : [];

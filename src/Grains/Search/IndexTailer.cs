@@ -100,6 +100,12 @@ public sealed class IndexTailer(
             {
                 break;
             }
+            catch (ChangeFeedExpiredException e)
+            {
+                // Behind the pruning watermark: changes the index has not applied may be gone.
+                logger.LogWarning("Search index: {Reason} Rebuilding.", e.Message);
+                _rebuildRequests.Enqueue("the change feed was pruned past the index's position");
+            }
             catch (Exception e)
             {
                 failures++;

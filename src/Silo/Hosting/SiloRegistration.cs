@@ -1,4 +1,5 @@
 using System.Net;
+using Npgsql;
 using Orleans.Configuration;
 using RootCause.Connectors;
 using RootCause.Database;
@@ -69,6 +70,9 @@ public static class SiloRegistration
             o.CatchUpBatchSize = search.CatchUpBatchSize;
             o.CommitIntervalMilliseconds = search.CommitIntervalMilliseconds;
         });
+        builder.Services.AddSingleton(builder.Configuration.GetSection(ChangeRetentionOptions.Section).Get<ChangeRetentionOptions>() ?? new ChangeRetentionOptions());
+        builder.Services.AddSingleton(sp => new ChangeRetention(sp.GetRequiredService<NpgsqlDataSource>()));
+        builder.Services.AddHostedService<ChangeRetentionService>();
         builder.Services.AddRootCauseLinking(builder.Configuration.GetSection(LinkerOptions.Section).Get<LinkerOptions>() ?? new LinkerOptions());
         builder.Services.AddRootCauseConnectors();
         return builder;
