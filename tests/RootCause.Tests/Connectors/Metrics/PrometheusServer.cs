@@ -61,41 +61,17 @@ public sealed class PrometheusServer : IAsyncDisposable
         }
         await File.WriteAllTextAsync(Path.Combine(directory, "prometheus.yml"), config);
         var port = SiloPairFixture.FreePort();
-        var start = new ProcessStartInfo(binary)
-        {
-            ArgumentList =
-            {
-                $"--config.file={Path.Combine(directory, "prometheus.yml")}",
-                $"--storage.tsdb.path={Path.Combine(directory, "data")}",
-                $"--web.listen-address=127.0.0.1:{port}",
-                $"--web.external-url=http://127.0.0.1:{port}", // what generator URLs name (else the host's name)
-                "--log.level=warn",
-                // Alerts go to Alertmanager at once rather than after the default minute.
-                "--rules.alert.resend-delay=1s",
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var process = Process.Start(start)!;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = await ServerProcess.StartAsync("prometheus", binary,
+        [
+            $"--config.file={Path.Combine(directory, "prometheus.yml")}",
+            $"--storage.tsdb.path={Path.Combine(directory, "data")}",
+            $"--web.listen-address=127.0.0.1:{port}",
+            $"--web.external-url=http://127.0.0.1:{port}", // what generator URLs name (else the host's name)
+            "--log.level=warn",
+            // Alerts go to Alertmanager at once rather than after the default minute.
+            "--rules.alert.resend-delay=1s",
+        ], $"http://127.0.0.1:{port}/-/ready", directory);
         var server = new PrometheusServer(process, directory, $"http://127.0.0.1:{port}");
-        // Prometheus documents /-/ready as answering 200 once it serves queries.
-        await Eventually.ReturnsAsync(async () =>
-        {
-            try
-            {
-                return (await server.Http.GetAsync(server.Url + "/-/ready")).StatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return HttpStatusCode.ServiceUnavailable;
-            }
-        }, s => s == HttpStatusCode.OK || process.HasExited, TimeSpan.FromSeconds(30));
-        if (process.HasExited)
-        {
-            throw new InvalidOperationException($"prometheus exited with {process.ExitCode}.");
-        }
         return server;
     }
 
@@ -110,19 +86,7 @@ public sealed class PrometheusServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        await ServerProcess.StopAsync(_process, _directory);
     }
 }
 
@@ -167,58 +131,19 @@ public sealed class AlertmanagerServer : IAsyncDisposable
                     send_resolved: true
             """);
         var port = SiloPairFixture.FreePort();
-        var start = new ProcessStartInfo(binary)
-        {
-            ArgumentList =
-            {
-                $"--config.file={Path.Combine(directory, "alertmanager.yml")}",
-                $"--storage.path={Path.Combine(directory, "data")}",
-                $"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=", // no gossip port: a single instance
-                "--log.level=warn",
-            },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var process = Process.Start(start)!;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = await ServerProcess.StartAsync("alertmanager", binary,
+        [
+            $"--config.file={Path.Combine(directory, "alertmanager.yml")}",
+            $"--storage.path={Path.Combine(directory, "data")}",
+            $"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=", // no gossip port: a single instance
+            "--log.level=warn",
+        ], $"http://127.0.0.1:{port}/-/ready", directory);
         var server = new AlertmanagerServer(process, directory, $"127.0.0.1:{port}");
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        await Eventually.ReturnsAsync(async () =>
-        {
-            try
-            {
-                return (await http.GetAsync($"http://{server.Address}/-/ready")).StatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return HttpStatusCode.ServiceUnavailable;
-            }
-        }, s => s == HttpStatusCode.OK || process.HasExited, TimeSpan.FromSeconds(30));
-        if (process.HasExited)
-        {
-            throw new InvalidOperationException($"alertmanager exited with {process.ExitCode}.");
-        }
         return server;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public ValueTask DisposeAsync() => new(ServerProcess.StopAsync(_process, _directory));
 }
 
 /// <summary>A scrape target served by the test: each path answers the Prometheus text exposition of its current gauges.</summary>
@@ -270,5 +195,60 @@ public sealed class ScrapeTarget : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+}
+
+/// <summary>
+/// A server binary of the Prometheus family run for a test: started with its output drained, ready once
+/// its documented readiness endpoint (<c>/-/ready</c>) answers 200, and stopped with its working directory.
+/// </summary>
+internal static class ServerProcess
+{
+    public static async Task<Process> StartAsync(string name, string binary, IEnumerable<string> arguments, string readyUrl, string directory)
+    {
+        var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var process = Process.Start(start)!;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.ReturnsAsync(async () =>
+        {
+            try
+            {
+                return (await http.GetAsync(readyUrl)).StatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return HttpStatusCode.ServiceUnavailable;
+            }
+        }, s => s == HttpStatusCode.OK || process.HasExited, TimeSpan.FromSeconds(30));
+        if (process.HasExited)
+        {
+            var code = process.ExitCode;
+            await StopAsync(process, directory);
+            throw new InvalidOperationException($"{name} exited with {code}.");
+        }
+        return process;
+    }
+
+    public static async Task StopAsync(Process process, string directory)
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
     }
 }
