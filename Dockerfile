@@ -30,10 +30,11 @@ COPY deploy/silo-entrypoint.sh /usr/local/bin/rootcause-silo-entrypoint.sh
 # The non-root user the .NET images define (APP_UID=1654).
 USER $APP_UID
 ENV ASPNETCORE_URLS=http://+:8080 \
+    Otlp__GrpcUrl=http://+:4317 \
     DOTNET_ENVIRONMENT=Production \
     Search__IndexPath=/var/lib/rootcause/index
-# 8080: HTTP (API, web page, health). 11111: silo-to-silo. 30000: Orleans client gateway.
-EXPOSE 8080 11111 30000
+# 8080: HTTP (API, web page, health). 4317: OTLP/gRPC traces. 11111: silo-to-silo. 30000: Orleans client gateway.
+EXPOSE 8080 4317 11111 30000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
     CMD curl -fsS http://127.0.0.1:8080/health/ready || exit 1
 ENTRYPOINT ["/bin/sh", "/usr/local/bin/rootcause-silo-entrypoint.sh"]

@@ -31,6 +31,7 @@ public static class ApiRegistration
         // Binding failures throw so the exception handler can name the field in a ProblemDetails.
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+        services.AddOtlpGrpc(builder.Configuration);
         services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "RootCause API";

@@ -1,4 +1,5 @@
 using RootCause.Api;
+using RootCause.Api.Receivers;
 using RootCause.Connectors;
 using RootCause.Silo.Demo;
 using RootCause.Silo.Health;
@@ -25,6 +26,7 @@ public static class RootCauseSilo
         builder.AddCatalogFile();
         builder.AddConnectorsFile();
         builder.AddDemoIncident();
+        builder.AddOtlpGrpcListener();
 
         var app = builder.Build();
         app.UseExceptionHandler();
@@ -33,6 +35,7 @@ public static class RootCauseSilo
         app.UseStaticFiles();
         app.MapRootCauseApi();
         app.MapRootCauseHealth();
+        app.MapOtlpGrpc(app.Configuration);
         return app;
     }
 }

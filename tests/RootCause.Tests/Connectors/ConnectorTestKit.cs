@@ -34,10 +34,11 @@ public sealed class ConnectorSiloFixture : IAsyncLifetime
         (App, Http) = await StartSiloAsync(ConnectionString, "conn-" + Guid.NewGuid().ToString("N")[..8]);
     }
 
-    public static async Task<(WebApplication App, HttpClient Http)> StartSiloAsync(string connectionString, string clusterId)
+    public static async Task<(WebApplication App, HttpClient Http)> StartSiloAsync(string connectionString, string clusterId, params string[] extra)
     {
         var app = RootCauseSilo.Build(
         [
+            .. extra,
             "--urls", "http://127.0.0.1:0",
             $"--ConnectionStrings:Postgres={connectionString}",
             $"--Cluster:ClusterId={clusterId}",
