@@ -55,7 +55,7 @@ public sealed record LinkerOptions
 
     [Id(3)] public double LinkThreshold { get; init; } = 0.75;
 
-    [Id(4)] public double SuggestThreshold { get; init; } = 0.45;
+    [Id(4)] public double SuggestThreshold { get; init; } = 0.6;
 
     [Id(5)] public double TimeWeight { get; init; } = 0.15;
 
