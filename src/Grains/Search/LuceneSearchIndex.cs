@@ -56,6 +56,10 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         {
             OpenMode = OpenMode.CREATE_OR_APPEND,
             RAMBufferSizeMB = 64,
+            // A refresh writes each new segment's files once, instead of writing them and then
+            // copying them into a compound file; the index has a few more files.
+            UseCompoundFile = false,
+            MergePolicy = new TieredMergePolicy { NoCFSRatio = 0 },
         });
         _searchers = new SearcherManager(_writer, applyAllDeletes: true, new StableSearcherFactory());
         _status = new IndexStatus { State = "starting" };
@@ -90,6 +94,10 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     internal void DeleteAll() => _writer.DeleteAll();
 
     internal void CountApplied(int changes) => ChangesApplied += changes;
+
+    /// <summary>Flush a writer thread's documents as a segment once it holds this many (null: by RAM use only).</summary>
+    internal void SetBufferedDocs(int? documents) =>
+        _writer.Config.MaxBufferedDocs = documents ?? IndexWriterConfig.DISABLE_AUTO_FLUSH;
 
     /// <summary>
     /// Makes everything written so far visible to queries and wakes read-your-writes waiters;
