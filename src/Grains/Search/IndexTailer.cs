@@ -31,6 +31,13 @@ public sealed class SearchOptions
 
     /// <summary>How often applied changes are committed (made durable with their cursor).</summary>
     public int CommitIntervalMilliseconds { get; set; } = 2000;
+
+    /// <summary>
+    /// While a backlog is applied, the searcher is refreshed at most this often, counted from the
+    /// backlog's first page (a refresh writes segments on one thread and resolves deletes: once per
+    /// page made catch-up slow); once caught up, after every page.
+    /// </summary>
+    public int CatchUpRefreshIntervalMilliseconds { get; set; } = 1000;
 }
 
 /// <summary>
@@ -60,6 +67,7 @@ public sealed class IndexTailer(
     private bool _catchingUp;
     private readonly List<(IndexedKind, Guid, long)> _unrefreshed = [];
     private (ChangeCursor From, Task<ChangePage> Page)? _readAhead;
+    private ((IndexedKind, Guid, long)[] Applied, Task Refresh)? _backgroundRefresh;
 
     /// <summary>
     /// Transactions from this id on wrote nothing the index holds yet: every document in it came
@@ -68,13 +76,6 @@ public sealed class IndexTailer(
     /// without the delete-by-id an update costs (resolved against every segment on refresh).
     /// </summary>
     private ulong _newFrom = ulong.MaxValue;
-
-    /// <summary>
-    /// While a backlog is being applied, the searcher is refreshed at most this often, counted from
-    /// the start of the backlog (a refresh flushes a segment on one thread and resolves deletes: once
-    /// per page made catch-up slow); once caught up, after every page.
-    /// </summary>
-    private static readonly TimeSpan CatchUpRefreshInterval = TimeSpan.FromMilliseconds(1000);
 
     /// <summary>
     /// While a backlog is being applied, commits (a flush and an fsync of every new file) wait this
@@ -140,6 +141,14 @@ public sealed class IndexTailer(
             }
         }
         DropReadAhead();
+        try
+        {
+            await AwaitBackgroundRefreshAsync();
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Search index refresh failed while stopping");
+        }
         if (started && _cursor != _committedCursor)
         {
             index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
@@ -169,6 +178,7 @@ public sealed class IndexTailer(
     /// <summary>Commits what has been applied, with its cursor.</summary>
     public void CommitNow()
     {
+        AwaitBackgroundRefreshAsync().GetAwaiter().GetResult();
         index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
         _committedCursor = _cursor;
     }
@@ -239,10 +249,24 @@ public sealed class IndexTailer(
                 _lastRefresh = pageStarted;
             }
         }
-        if (!batch.HasMore || Stopwatch.GetElapsedTime(_lastRefresh) >= CatchUpRefreshInterval)
+        if (!batch.HasMore || Stopwatch.GetElapsedTime(_lastRefresh) >= TimeSpan.FromMilliseconds(options.CatchUpRefreshIntervalMilliseconds))
         {
-            // Everything applied so far, up to the cursor's horizon, becomes visible.
-            index.Refresh(_unrefreshed, _cursor.Horizon);
+            // Everything applied so far, up to the cursor's horizon, becomes visible. One refresh at
+            // a time, in order, so waiters are released in the order of the pages.
+            await AwaitBackgroundRefreshAsync();
+            if (batch.HasMore)
+            {
+                // Behind: the refresh (mostly one thread writing segments and resolving deletes) runs
+                // while the next page is applied. Documents of that page may become visible with it;
+                // only this page's records and horizon are announced.
+                var applied = _unrefreshed.ToArray();
+                var horizon = _cursor.Horizon;
+                _backgroundRefresh = (applied, Task.Run(() => index.Refresh(applied, horizon), CancellationToken.None));
+            }
+            else
+            {
+                index.Refresh(_unrefreshed, _cursor.Horizon);
+            }
             _unrefreshed.Clear();
             _lastRefresh = Stopwatch.GetTimestamp();
         }
@@ -299,6 +323,28 @@ public sealed class IndexTailer(
         return new ChangePage(batch, keys.Count > 0 ? await source.FetchAsync(keys, ct) : [], firstWrites);
     }
 
+    /// <summary>
+    /// Waits for a refresh started in the background; if it failed, its records are announced by
+    /// the next refresh instead (their read-your-writes waiters must not be forgotten).
+    /// </summary>
+    private async Task AwaitBackgroundRefreshAsync()
+    {
+        if (_backgroundRefresh is not { } pending)
+        {
+            return;
+        }
+        _backgroundRefresh = null;
+        try
+        {
+            await pending.Refresh;
+        }
+        catch
+        {
+            _unrefreshed.InsertRange(0, pending.Applied);
+            throw;
+        }
+    }
+
     /// <summary>Drops a page read ahead (the cursor moved elsewhere, or the index is being rebuilt); its failure, if any, is observed.</summary>
     private void DropReadAhead()
     {
@@ -318,6 +364,7 @@ public sealed class IndexTailer(
     {
         // States read ahead before the scan are older than the scan's: never apply them after it.
         DropReadAhead();
+        await AwaitBackgroundRefreshAsync();
         var startedAt = time.GetUtcNow();
         var total = await source.CountAsync(ct);
         logger.LogInformation("Search index rebuild started ({Reason}): {Total} records", reason, total);

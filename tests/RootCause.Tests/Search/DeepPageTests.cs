@@ -31,11 +31,17 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
         }
     }
 
-    private async Task<(LuceneSearchIndex Index, IndexTailer Tailer, NpgsqlDataSource Db)> OpenAsync(string name, int batchSize)
+    private async Task<(LuceneSearchIndex Index, IndexTailer Tailer, NpgsqlDataSource Db)> OpenAsync(string name, int batchSize, int catchUpRefreshMs = 1000)
     {
         var db = NpgsqlDataSource.Create(silos.ConnectionString);
         var index = new LuceneSearchIndex(Path.Combine(_root, name), NullLogger.Instance, TimeProvider.System);
-        var options = new SearchOptions { BatchSize = batchSize, CatchUpBatchSize = batchSize, CommitIntervalMilliseconds = int.MaxValue };
+        var options = new SearchOptions
+        {
+            BatchSize = batchSize,
+            CatchUpBatchSize = batchSize,
+            CommitIntervalMilliseconds = int.MaxValue,
+            CatchUpRefreshIntervalMilliseconds = catchUpRefreshMs,
+        };
         var tailer = new IndexTailer(index, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance);
         await tailer.InitializeAsync(CancellationToken.None);
         await CatchUpAsync(tailer);
@@ -123,7 +129,8 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
     public async Task RecordsCreatedWhileLiveAreIndexedOnceAndEqualARebuild()
     {
         await WriteAsync("live-before", 3);
-        var (live, liveTailer, liveDb) = await OpenAsync("live", batchSize: 5);
+        // Pages of 5, refreshed after every page while behind: in the background, during the next page.
+        var (live, liveTailer, liveDb) = await OpenAsync("live", batchSize: 5, catchUpRefreshMs: 0);
         using var _ = live;
         await using var __ = liveDb;
 
@@ -132,8 +139,15 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
         var (status, created, _) = await silos.Http.PostAsync("/api/investigations", """{"title":"created then noted"}""");
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal(HttpStatusCode.Created, (await silos.Http.PostAsync($"/api/investigations/{created!["id"]}/notes", """{"author":"ann","body":"noted at once"}""")).Status);
+        var noted = live.WaitForVisibleAsync(IndexedKind.Investigation, Guid.Parse(created["id"]!.GetValue<string>()), 2, TimeSpan.FromSeconds(30));
+        Assert.False(noted.IsCompleted);
         await CatchUpAsync(liveTailer);
+        liveTailer.CommitNow();
+        Assert.True(await noted);
 
+        // The linker writes too (it marks events evaluated): compare once it is done.
+        await LinkerSettledAsync();
+        await CatchUpAsync(liveTailer);
         var (fresh, _, freshDb) = await OpenAsync("fresh", batchSize: 500);
         using var ___ = fresh;
         await using var ____ = freshDb;
@@ -148,6 +162,38 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
             Assert.Equal(expected.Hits.Select(h => h.Json), actual.Hits.Select(h => h.Json));
             Assert.Equal(actual.Hits.Count, actual.Hits.Select(h => h.Json).Distinct().Count());
         }
+    }
+
+    /// <summary>Waits until the change sequence has been still for 1.5 s and the linker has evaluated every event.</summary>
+    private async Task LinkerSettledAsync()
+    {
+        await using var db = NpgsqlDataSource.Create(silos.ConnectionString);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        long last = -1;
+        var stableSince = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline)
+        {
+            await using var command = db.CreateCommand(
+                """
+                SELECT (SELECT coalesce(max(seq), 0) FROM grain_changes),
+                       (SELECT count(*) FROM orleans_storage WHERE grain_type = 'event'
+                          AND convert_from(payload_binary, 'UTF8')::jsonb ->> 'linker_checked_at' IS NULL)
+                """);
+            await using var reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            var (seq, unevaluated) = (reader.GetInt64(0), reader.GetInt64(1));
+            if (seq != last)
+            {
+                last = seq;
+                stableSince = DateTime.UtcNow;
+            }
+            else if (unevaluated == 0 && DateTime.UtcNow - stableSince > TimeSpan.FromSeconds(1.5))
+            {
+                return;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail("the linker did not settle within 60 s");
     }
 
     /// <summary>Waits until the first silo's index shows every transaction committed so far.</summary>
