@@ -6,7 +6,9 @@ namespace RootCause.Api.Common;
 
 /// <summary>
 /// <c>page</c> (from 1) and <c>per_page</c> (1–100, default 20) in, and out the headers
-/// X-Total-Count, X-Page, X-Per-Page and an RFC 8288 Link header with first/prev/next/last.
+/// X-Total-Count, X-Page, X-Per-Page and an RFC 8288 Link header with first/prev/next/last. Where
+/// the index gives a cursor, <c>next</c> carries it (<c>cursor=</c>, with the next page number):
+/// following it costs one page however deep it is. The other links go by page number.
 /// </summary>
 public static class Paging
 {
@@ -30,16 +32,21 @@ public static class Paging
         }
         if (page.Page < last)
         {
-            links.Add(Link(context.Request, page.Page + 1, "next"));
+            links.Add(Link(context.Request, page.Page + 1, "next", page.NextCursor));
         }
         links.Add(Link(context.Request, last, "last"));
         headers.Link = string.Join(", ", links);
     }
 
-    private static string Link(HttpRequest request, int number, string rel)
+    private static string Link(HttpRequest request, int number, string rel, string? cursor = null)
     {
         var query = request.Query.ToDictionary(q => q.Key, q => q.Value.ToString());
         query["page"] = number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        query.Remove("cursor");
+        if (cursor is not null)
+        {
+            query["cursor"] = cursor;
+        }
         var builder = new QueryBuilder(query);
         return $"<{request.PathBase}{request.Path}{builder}>; rel=\"{rel}\"";
     }

@@ -151,7 +151,7 @@ public static class QueryEndpoints
     {
         var p = new QueryParams(context.Request);
         var (page, perPage) = p.Paging();
-        var query = kind.Filters(p) with { Sort = p.Sort(kind.Sorts, kind.DefaultSort), Page = page, PerPage = perPage };
+        var query = kind.Filters(p) with { Sort = p.Sort(kind.Sorts, kind.DefaultSort), Page = page, PerPage = perPage, Cursor = p.Text("cursor", required: false) };
         p.ThrowIfAny();
         return ListResult(context, index.Search(query));
     }
@@ -162,7 +162,7 @@ public static class QueryEndpoints
         var text = p.Text("q", required: true);
         var (page, perPage) = p.Paging();
         var sorts = new Dictionary<string, string>(kind.Sorts, StringComparer.Ordinal) { ["score"] = SearchFields.Score, ["relevance"] = SearchFields.Score };
-        var query = kind.Filters(p) with { Text = text, Sort = p.Sort(sorts, []), Page = page, PerPage = perPage, Highlight = true };
+        var query = kind.Filters(p) with { Text = text, Sort = p.Sort(sorts, []), Page = page, PerPage = perPage, Highlight = true, Cursor = p.Text("cursor", required: false) };
         p.ThrowIfAny();
         return SearchResult(context, index.Search(query), kind.ItemName);
     }
@@ -173,7 +173,7 @@ public static class QueryEndpoints
         var field = p.Choice("field", kind.DateFields, kind.DefaultDateField);
         var range = p.Range(field, required: true);
         var (page, perPage) = p.Paging();
-        var query = kind.Filters(p) with { Range = range, Sort = p.Sort(kind.Sorts, [new(field, true)]), Page = page, PerPage = perPage };
+        var query = kind.Filters(p) with { Range = range, Sort = p.Sort(kind.Sorts, [new(field, true)]), Page = page, PerPage = perPage, Cursor = p.Text("cursor", required: false) };
         p.ThrowIfAny();
         return ListResult(context, index.Search(query));
     }
@@ -220,7 +220,7 @@ public static class QueryEndpoints
     {
         var p = new QueryParams(context.Request);
         var (page, perPage) = p.Paging();
-        var query = new IndexQuery { Kind = IndexedKind.Event, Filters = filters, Sort = p.Sort(EventSorts, NewestEventsFirst), Page = page, PerPage = perPage };
+        var query = new IndexQuery { Kind = IndexedKind.Event, Filters = filters, Sort = p.Sort(EventSorts, NewestEventsFirst), Page = page, PerPage = perPage, Cursor = p.Text("cursor", required: false) };
         p.ThrowIfAny();
         return ListResult(context, index.Search(query));
     }

@@ -34,6 +34,12 @@ public sealed record IndexQuery
 
     public int Page { get; init; } = 1;
 
+    /// <summary>
+    /// Continue after the last hit of an earlier page (its <see cref="SearchPage.NextCursor"/>)
+    /// instead of skipping to <see cref="Page"/>: as cheap on page 500 as on page 2.
+    /// </summary>
+    public string? Cursor { get; init; }
+
     public int PerPage { get; init; } = 20;
 
     /// <summary>Whether to compute highlighted snippets for <see cref="Text"/>.</summary>
@@ -47,7 +53,11 @@ public sealed record DateRange(string Field, DateTimeOffset? From, DateTimeOffse
 public sealed record SearchHit(string Json, float? Score, IReadOnlyDictionary<string, IReadOnlyList<string>>? Highlights);
 
 /// <summary>One page of results and the number of all matches.</summary>
-public sealed record SearchPage(IReadOnlyList<SearchHit> Hits, long Total, int Page, int PerPage);
+public sealed record SearchPage(IReadOnlyList<SearchHit> Hits, long Total, int Page, int PerPage)
+{
+    /// <summary>Where the next page starts (pass as <see cref="IndexQuery.Cursor"/>), or null when this page is not full.</summary>
+    public string? NextCursor { get; init; }
+}
 
 /// <summary>Time buckets for histograms.</summary>
 public enum BucketInterval

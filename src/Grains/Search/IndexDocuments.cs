@@ -89,8 +89,8 @@ internal static class IndexDocuments
         SingleKeyword(doc, SearchFields.CreatedBy, record.CreatedBy);
         MultiKeyword(doc, SearchFields.Tags, record.Tags);
         doc.Add(new SortedDocValuesField(SearchFields.Title, new BytesRef(Keyword(record.Title))));
-        Number(doc, SearchFields.SeverityRank, (int)record.ImpactSeverity);
-        Number(doc, SearchFields.PriorityRank, (int)record.Priority);
+        Rank(doc, SearchFields.SeverityRank, (int)record.ImpactSeverity);
+        Rank(doc, SearchFields.PriorityRank, (int)record.Priority);
 
         Date(doc, SearchFields.DetectedAt, record.DetectedAt);
         Date(doc, SearchFields.StartedAt, record.StartedAt);
@@ -120,18 +120,20 @@ internal static class IndexDocuments
         SingleKeyword(doc, SearchFields.Source, RootCauseJson.Name(record.Source));
         SingleKeyword(doc, SearchFields.EventSeverity, RootCauseJson.Name(record.Severity));
         SingleKeyword(doc, SearchFields.EventType, record.EventType);
-        Number(doc, SearchFields.EventSeverityRank, (int)record.Severity);
+        Rank(doc, SearchFields.EventSeverityRank, (int)record.Severity);
         MultiKeyword(doc, SearchFields.Tags, record.Tags);
         MultiKeyword(doc, SearchFields.InvestigationIds, record.InvestigationIds.Select(i => i.ToString("D")));
 
         // Components named in data or metadata (connectors put the catalog name there).
+        // Each object is parsed once for its text, components and link keys.
         var components = new List<string>();
+        var linkKeys = new List<string>();
         var dataText = new StringBuilder();
         var metadataText = new StringBuilder();
-        Flatten(record.Data, dataText, components);
-        Flatten(record.Metadata, metadataText, components);
+        Flatten(record.Data, dataText, components, linkKeys);
+        Flatten(record.Metadata, metadataText, components, linkKeys);
         MultiKeyword(doc, SearchFields.EventComponents, components);
-        MultiKeyword(doc, SearchFields.LinkKeys, LinkKeysOf(record.Data).Concat(LinkKeysOf(record.Metadata)).Distinct(StringComparer.OrdinalIgnoreCase));
+        MultiKeyword(doc, SearchFields.LinkKeys, linkKeys.Distinct(StringComparer.OrdinalIgnoreCase));
         MultiKeyword(doc, SearchFields.SuggestedFor, record.Links.Where(l => l.Status == EventLinkStatus.Suggested).Select(l => l.InvestigationId.ToString("D")));
         Text(doc, DataText, dataText.ToString());
         Text(doc, MetadataText, metadataText.ToString());
@@ -193,6 +195,12 @@ internal static class IndexDocuments
         }
     }
 
+    /// <summary>
+    /// A rank (severity, priority) is only sorted by, never filtered by range: doc values alone. An
+    /// indexed long would add 16 terms to every document for nothing.
+    /// </summary>
+    private static void Rank(Document doc, string field, long value) => doc.Add(new NumericDocValuesField(field, value));
+
     private static void Number(Document doc, string field, long value)
     {
         doc.Add(new Int64Field(field, value, Field.Store.NO));
@@ -227,46 +235,50 @@ internal static class IndexDocuments
         try
         {
             using var parsed = JsonDocument.Parse(json);
-            var root = parsed.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                return [];
-            }
-            CollectNames(root, keys);
-            foreach (var nested in new[] { "labels", "attributes", "resource" })
-            {
-                if (root.TryGetProperty(nested, out var inner) && inner.ValueKind == JsonValueKind.Object)
-                {
-                    CollectNames(inner, keys);
-                }
-            }
-            foreach (var key in new[] { "repository", "repo" })
-            {
-                if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } repository)
-                {
-                    keys.Add("r:" + repository);
-                }
-            }
-            foreach (var key in new[] { "sha", "head_sha", "commit_sha" })
-            {
-                if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } sha)
-                {
-                    keys.Add("s:" + sha.Trim());
-                }
-            }
-            foreach (var key in new[] { "workflow", "pipeline", "job" })
-            {
-                if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } pipeline)
-                {
-                    keys.Add("p:" + pipeline);
-                }
-            }
+            AddLinkKeys(parsed.RootElement, keys);
         }
         catch (JsonException)
         {
             // Not JSON: nothing to look up by.
         }
         return keys;
+    }
+
+    private static void AddLinkKeys(JsonElement root, List<string> keys)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+        CollectNames(root, keys);
+        foreach (var nested in new[] { "labels", "attributes", "resource" })
+        {
+            if (root.TryGetProperty(nested, out var inner) && inner.ValueKind == JsonValueKind.Object)
+            {
+                CollectNames(inner, keys);
+            }
+        }
+        foreach (var key in new[] { "repository", "repo" })
+        {
+            if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } repository)
+            {
+                keys.Add("r:" + repository);
+            }
+        }
+        foreach (var key in new[] { "sha", "head_sha", "commit_sha" })
+        {
+            if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } sha)
+            {
+                keys.Add("s:" + sha.Trim());
+            }
+        }
+        foreach (var key in new[] { "workflow", "pipeline", "job" })
+        {
+            if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } pipeline)
+            {
+                keys.Add("p:" + pipeline);
+            }
+        }
     }
 
     private static void CollectNames(JsonElement scope, List<string> keys)
@@ -292,7 +304,7 @@ internal static class IndexDocuments
     /// The searchable text of a JSON object: every property name and scalar value, nested objects and
     /// arrays included; string values of the top-level <see cref="ComponentKeys"/> are collected too.
     /// </summary>
-    private static void Flatten(string json, StringBuilder text, List<string> components)
+    private static void Flatten(string json, StringBuilder text, List<string> components, List<string> linkKeys)
     {
         if (string.IsNullOrEmpty(json) || json == "{}")
         {
@@ -301,6 +313,7 @@ internal static class IndexDocuments
         try
         {
             using var parsed = JsonDocument.Parse(json);
+            AddLinkKeys(parsed.RootElement, linkKeys);
             if (parsed.RootElement.ValueKind == JsonValueKind.Object)
             {
                 foreach (var property in parsed.RootElement.EnumerateObject())

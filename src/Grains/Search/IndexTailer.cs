@@ -31,6 +31,13 @@ public sealed class SearchOptions
 
     /// <summary>How often applied changes are committed (made durable with their cursor).</summary>
     public int CommitIntervalMilliseconds { get; set; } = 2000;
+
+    /// <summary>
+    /// While a backlog is applied, the searcher is refreshed at most this often, counted from the
+    /// backlog's first page (a refresh writes segments on one thread and resolves deletes: once per
+    /// page made catch-up slow); once caught up, after every page.
+    /// </summary>
+    public int CatchUpRefreshIntervalMilliseconds { get; set; } = 1000;
 }
 
 /// <summary>
@@ -59,13 +66,29 @@ public sealed class IndexTailer(
     private long _lastRefresh;
     private bool _catchingUp;
     private readonly List<(IndexedKind, Guid, long)> _unrefreshed = [];
+    private (ChangeCursor From, Task<ChangePage> Page)? _readAhead;
+    private ((IndexedKind, Guid, long)[] Applied, Task Refresh)? _backgroundRefresh;
 
     /// <summary>
-    /// While a backlog is being applied, the searcher is refreshed at most this often (a refresh
-    /// flushes a segment and resolves deletes: once per page made catch-up slow); once caught up,
-    /// after every page.
+    /// Transactions from this id on wrote nothing the index holds yet: every document in it came
+    /// from a scan or a fetch that ran before a snapshot with this xmax. A record whose first write
+    /// (version 1, see docs/schema.md) is in such a transaction has no document, so it is added
+    /// without the delete-by-id an update costs (resolved against every segment on refresh).
     /// </summary>
-    private static readonly TimeSpan CatchUpRefreshInterval = TimeSpan.FromMilliseconds(250);
+    private ulong _newFrom = ulong.MaxValue;
+
+    /// <summary>
+    /// While a backlog is being applied, commits (a flush and an fsync of every new file) wait this
+    /// many commit intervals; a crash then replays a little more of the feed.
+    /// </summary>
+    private const int CatchUpCommitIntervals = 5;
+
+    /// <summary>
+    /// Documents a writer thread buffers before it writes them as a segment itself, while a backlog
+    /// is applied: the segments are then written on every core during the apply, instead of all of
+    /// them by the single thread that refreshes. Caught up, only the RAM buffer decides.
+    /// </summary>
+    private const int CatchUpBufferedDocs = 2000;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -108,6 +131,7 @@ public sealed class IndexTailer(
             }
             catch (Exception e)
             {
+                DropReadAhead();
                 failures++;
                 var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 250 * Math.Pow(2, Math.Min(failures, 7))));
                 logger.LogError(e, "Search index update failed (attempt {Attempt}); retrying in {Delay}", failures, delay);
@@ -122,6 +146,15 @@ public sealed class IndexTailer(
                 }
             }
         }
+        DropReadAhead();
+        try
+        {
+            await AwaitBackgroundRefreshAsync();
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Search index refresh failed while stopping");
+        }
         if (started && _cursor != _committedCursor)
         {
             index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
@@ -135,6 +168,8 @@ public sealed class IndexTailer(
         _identity = await source.IdentityAsync(ct);
         if (index.CommittedPosition(_identity) is { } position)
         {
+            // Everything the reopened index holds was read before now.
+            _newFrom = await feed.SnapshotXmaxAsync(ct);
             _cursor = _committedCursor = new ChangeCursor(position.Horizon, position.AfterSeq);
             logger.LogInformation("Search index resumes at horizon {Horizon} with {Documents} documents", position.Horizon, index.Status.Documents);
             index.SetStatus("catching_up", _cursor.Horizon, null, null, null);
@@ -149,6 +184,7 @@ public sealed class IndexTailer(
     /// <summary>Commits what has been applied, with its cursor.</summary>
     public void CommitNow()
     {
+        AwaitBackgroundRefreshAsync().GetAwaiter().GetResult();
         index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
         _committedCursor = _cursor;
     }
@@ -157,33 +193,47 @@ public sealed class IndexTailer(
     public async Task<bool> TailOnceAsync(CancellationToken ct)
     {
         // Larger pages while behind: fewer round trips and refreshes per change.
-        var batch = await feed.ReadAsync(_cursor, _catchingUp ? Math.Max(options.BatchSize, options.CatchUpBatchSize) : options.BatchSize, ct);
-        var keys = new HashSet<(string, long, long)>();
-        DateTimeOffset? last = null;
-        foreach (var row in batch.Rows)
+        var pageStarted = Stopwatch.GetTimestamp();
+        // A page read ahead while the previous one was applied is used only if it starts at the cursor.
+        var pending = _readAhead is { } ahead && ahead.From == _cursor
+            ? ahead.Page
+            : ReadPageAsync(_cursor, _catchingUp ? Math.Max(options.BatchSize, options.CatchUpBatchSize) : options.BatchSize, ct);
+        _readAhead = null;
+        var (batch, states, firstWrites) = await pending;
+        if (batch.HasMore)
         {
-            if (row.GrainIdExtension is null && IndexSource.IndexedStateNames.Contains(row.GrainType))
-            {
-                keys.Add((row.GrainType, row.GrainIdN0, row.GrainIdN1));
-            }
-            last = row.ChangedAt;
+            // Behind: read the next page from PostgreSQL while this one is indexed. Its states are
+            // read after this page's, so applying the pages in order never puts an older state last.
+            _readAhead = (batch.Next, ReadPageAsync(batch.Next, Math.Max(options.BatchSize, options.CatchUpBatchSize), ct));
         }
-        if (keys.Count > 0)
+        DateTimeOffset? last = batch.Rows.Count > 0 ? batch.Rows[^1].ChangedAt : null;
+        if (states.Count > 0)
         {
-            var states = await source.FetchAsync(keys, ct);
             // Each key appears once per page, so the upserts are independent: build and apply them on
             // every core (IndexWriter is thread-safe) when the page is large enough to be worth it.
             var versions = new long?[states.Count];
-            if (states.Count >= ParallelApplyThreshold)
+            var newFrom = _newFrom;
+            bool IsNew(StoredState state) => firstWrites.TryGetValue((state.StateName, state.Id), out var txId) && txId >= newFrom;
+            try
             {
-                Parallel.For(0, states.Count, new ParallelOptions { CancellationToken = ct }, i => versions[i] = Apply(states[i]));
-            }
-            else
-            {
-                for (var i = 0; i < states.Count; i++)
+                if (states.Count >= ParallelApplyThreshold)
                 {
-                    versions[i] = Apply(states[i]);
+                    Parallel.For(0, states.Count, new ParallelOptions { CancellationToken = ct }, i => versions[i] = Apply(states[i], IsNew(states[i])));
                 }
+                else
+                {
+                    for (var i = 0; i < states.Count; i++)
+                    {
+                        versions[i] = Apply(states[i], IsNew(states[i]));
+                    }
+                }
+            }
+            catch
+            {
+                // Part of this page may be in the writer: when it is applied again, its first writes
+                // must replace what is there. Every row of the page is below its snapshot's xmax.
+                _newFrom = Math.Max(_newFrom, batch.SnapshotXmax);
+                throw;
             }
             for (var i = 0; i < states.Count; i++)
             {
@@ -195,23 +245,48 @@ public sealed class IndexTailer(
         }
         index.CountApplied(batch.Rows.Count);
         _cursor = batch.Next;
-        _catchingUp = batch.HasMore;
-        if (!batch.HasMore || Stopwatch.GetElapsedTime(_lastRefresh) >= CatchUpRefreshInterval)
+        if (batch.HasMore != _catchingUp)
         {
-            // Everything applied so far, up to the cursor's horizon, becomes visible.
-            index.Refresh(_unrefreshed, _cursor.Horizon);
+            _catchingUp = batch.HasMore;
+            index.SetBufferedDocs(_catchingUp ? CatchUpBufferedDocs : null);
+            if (_catchingUp)
+            {
+                // The backlog's first refresh comes one interval after its first page.
+                _lastRefresh = pageStarted;
+            }
+        }
+        if (!batch.HasMore || Stopwatch.GetElapsedTime(_lastRefresh) >= TimeSpan.FromMilliseconds(options.CatchUpRefreshIntervalMilliseconds))
+        {
+            // Everything applied so far, up to the cursor's horizon, becomes visible. One refresh at
+            // a time, in order, so waiters are released in the order of the pages.
+            await AwaitBackgroundRefreshAsync();
+            if (batch.HasMore)
+            {
+                // Behind: the refresh (mostly one thread writing segments and resolving deletes) runs
+                // while the next page is applied. Documents of that page may become visible with it;
+                // only this page's records and horizon are announced.
+                var applied = _unrefreshed.ToArray();
+                var horizon = _cursor.Horizon;
+                _backgroundRefresh = (applied, Task.Run(() => index.Refresh(applied, horizon), CancellationToken.None));
+            }
+            else
+            {
+                index.Refresh(_unrefreshed, _cursor.Horizon);
+            }
             _unrefreshed.Clear();
             _lastRefresh = Stopwatch.GetTimestamp();
         }
         _lastAppliedAt = last ?? _lastAppliedAt;
-        if (_cursor != _committedCursor
-            && time.GetUtcNow() - (index.LastCommitAt ?? DateTimeOffset.MinValue) >= TimeSpan.FromMilliseconds(options.CommitIntervalMilliseconds))
+        var state = batch.HasMore ? "catching_up" : "live";
+        index.SetStatus(state, _cursor.Horizon, _lastAppliedAt, _rebuild, null);
+        var commitInterval = TimeSpan.FromMilliseconds((double)options.CommitIntervalMilliseconds * (batch.HasMore ? CatchUpCommitIntervals : 1));
+        if (_cursor != _committedCursor && time.GetUtcNow() - (index.LastCommitAt ?? DateTimeOffset.MinValue) >= commitInterval)
         {
+            // After the status: visibility never waits for the fsync.
             index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
             _committedCursor = _cursor;
+            index.SetStatus(state, _cursor.Horizon, _lastAppliedAt, _rebuild, null);
         }
-        var state2 = batch.HasMore ? "catching_up" : "live";
-        index.SetStatus(state2, _cursor.Horizon, _lastAppliedAt, _rebuild, null);
         if (Stopwatch.GetElapsedTime(_lastStatusRefresh) > TimeSpan.FromSeconds(1))
         {
             index.RefreshStatus();
@@ -221,18 +296,89 @@ public sealed class IndexTailer(
     }
 
     /// <summary>
+    /// A change-feed page, the current state of every indexed record it names, and the transaction of
+    /// each record's first write when the page holds it (and no clear of that record).
+    /// </summary>
+    private sealed record ChangePage(ChangeBatch Batch, IReadOnlyList<StoredState> States, Dictionary<(string, Guid), ulong> FirstWrites);
+
+    private async Task<ChangePage> ReadPageAsync(ChangeCursor from, int size, CancellationToken ct)
+    {
+        var batch = await feed.ReadAsync(from, size, ct);
+        var keys = new HashSet<(string, long, long)>();
+        var firstWrites = new Dictionary<(string, Guid), ulong>();
+        var cleared = new HashSet<(string, Guid)>();
+        foreach (var row in batch.Rows)
+        {
+            if (row.GrainIdExtension is null && IndexSource.IndexedStateNames.Contains(row.GrainType))
+            {
+                keys.Add((row.GrainType, row.GrainIdN0, row.GrainIdN1));
+                if (row.Cleared)
+                {
+                    cleared.Add((row.GrainType, row.GuidKey));
+                }
+                else if (row.Version == 1)
+                {
+                    firstWrites[(row.GrainType, row.GuidKey)] = row.TxId;
+                }
+            }
+        }
+        foreach (var key in cleared)
+        {
+            firstWrites.Remove(key);
+        }
+        return new ChangePage(batch, keys.Count > 0 ? await source.FetchAsync(keys, ct) : [], firstWrites);
+    }
+
+    /// <summary>
+    /// Waits for a refresh started in the background; if it failed, its records are announced by
+    /// the next refresh instead (their read-your-writes waiters must not be forgotten).
+    /// </summary>
+    private async Task AwaitBackgroundRefreshAsync()
+    {
+        if (_backgroundRefresh is not { } pending)
+        {
+            return;
+        }
+        _backgroundRefresh = null;
+        try
+        {
+            await pending.Refresh;
+        }
+        catch
+        {
+            _unrefreshed.InsertRange(0, pending.Applied);
+            throw;
+        }
+    }
+
+    /// <summary>Drops a page read ahead (the cursor moved elsewhere, or the index is being rebuilt); its failure, if any, is observed.</summary>
+    private void DropReadAhead()
+    {
+        if (_readAhead is { } ahead)
+        {
+            _ = ahead.Page.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            _readAhead = null;
+        }
+    }
+
+    /// <summary>
     /// Replaces the index with a full scan of PostgreSQL. The horizon is read before the scan: every
     /// transaction below it is visible to the scan, and anything later is replayed by the feed
     /// (upserts are idempotent). Readers keep the previous index until the rebuild commits.
     /// </summary>
     public async Task RebuildAsync(string reason, CancellationToken ct)
     {
+        // States read ahead before the scan are older than the scan's: never apply them after it.
+        DropReadAhead();
+        await AwaitBackgroundRefreshAsync();
         var startedAt = time.GetUtcNow();
         var total = await source.CountAsync(ct);
         logger.LogInformation("Search index rebuild started ({Reason}): {Total} records", reason, total);
         _rebuild = new RebuildProgress(reason, startedAt, total, 0, null);
         index.SetStatus("rebuilding", _cursor.Horizon, _lastAppliedAt, _rebuild, null);
         var horizon = await source.HorizonAsync(ct);
+        // Until the scan has ended, any record may already have a document.
+        _newFrom = ulong.MaxValue;
         index.DeleteAll();
         long indexed = 0;
         var lastLog = Stopwatch.GetTimestamp();
@@ -298,6 +444,8 @@ public sealed class IndexTailer(
                 throw;
             }
         }
+        // The scan has ended: a transaction it could not see has an id from this xmax on.
+        _newFrom = await feed.SnapshotXmaxAsync(ct);
         _cursor = new ChangeCursor(horizon);
         index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
         _committedCursor = _cursor;
@@ -311,13 +459,20 @@ public sealed class IndexTailer(
 
     private static IndexedKind KindOf(string stateName) => stateName == "investigation" ? IndexedKind.Investigation : IndexedKind.Event;
 
-    /// <summary>Upserts or removes one record's document; returns the version now indexed, if any.</summary>
-    private long? Apply(StoredState state)
+    /// <summary>Upserts (or, for a record the index cannot hold yet, adds) or removes one record's document; returns the version now indexed, if any.</summary>
+    private long? Apply(StoredState state, bool isNew)
     {
         var kind = KindOf(state.StateName);
         if (Document(state) is { } doc)
         {
-            index.Upsert(kind, state.Id, doc.Document);
+            if (isNew)
+            {
+                index.Add(doc.Document);
+            }
+            else
+            {
+                index.Upsert(kind, state.Id, doc.Document);
+            }
             return doc.Version;
         }
         index.Remove(kind, state.Id);

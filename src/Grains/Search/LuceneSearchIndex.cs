@@ -56,6 +56,10 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         {
             OpenMode = OpenMode.CREATE_OR_APPEND,
             RAMBufferSizeMB = 64,
+            // A refresh writes each new segment's files once, instead of writing them and then
+            // copying them into a compound file; the index has a few more files.
+            UseCompoundFile = false,
+            MergePolicy = new TieredMergePolicy { NoCFSRatio = 0 },
         });
         _searchers = new SearcherManager(_writer, applyAllDeletes: true, new StableSearcherFactory());
         _status = new IndexStatus { State = "starting" };
@@ -90,6 +94,10 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     internal void DeleteAll() => _writer.DeleteAll();
 
     internal void CountApplied(int changes) => ChangesApplied += changes;
+
+    /// <summary>Flush a writer thread's documents as a segment once it holds this many (null: by RAM use only).</summary>
+    internal void SetBufferedDocs(int? documents) =>
+        _writer.Config.MaxBufferedDocs = documents ?? IndexWriterConfig.DISABLE_AUTO_FLUSH;
 
     /// <summary>
     /// Makes everything written so far visible to queries and wakes read-your-writes waiters;
@@ -567,10 +575,20 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         return WithSearcher(searcher =>
         {
             var filter = FilterQuery(query);
-            var sort = BuildSort(query, text is not null);
             var skip = (query.Page - 1) * query.PerPage;
-            var wanted = Math.Max(1, Math.Min(skip + query.PerPage, searcher.IndexReader.MaxDoc));
-            var collector = TopFieldCollector.Create(sort, wanted, fillFields: true,
+            var sort = BuildSort(query, text is not null);
+            var after = query.Cursor is null ? null : DecodeCursor(query.Cursor, sort);
+            if (after is null && IsDeepPage(query, text is not null))
+            {
+                var (docs, total) = DeepPage(searcher, filter, query.Sort[0], skip, query.PerPage);
+                return new SearchPage([.. docs.Select(doc => new SearchHit(SourceJson(searcher.Doc(doc, SourceOnly)), null, null))], total, query.Page, query.PerPage)
+                {
+                    NextCursor = docs.Length == query.PerPage ? EncodeCursor(sort, NumericSortValues(searcher, docs[^1], query.Sort[0])) : null,
+                };
+            }
+            // After a cursor, the queue holds one page; otherwise every result up to the page.
+            var wanted = Math.Max(1, Math.Min(after is null ? skip + query.PerPage : query.PerPage, searcher.IndexReader.MaxDoc));
+            var collector = TopFieldCollector.Create(sort, wanted, after, fillFields: true,
                 trackDocScores: text is not null, trackMaxScore: false, docsScoredInOrder: false);
             if (text is null)
             {
@@ -580,7 +598,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             {
                 searcher.Search(text, new QueryWrapperFilter(filter), collector);
             }
-            var top = collector.GetTopDocs(skip, query.PerPage);
+            var top = collector.GetTopDocs(after is null ? skip : 0, query.PerPage);
             var termsByField = text is not null && query.Highlight ? QueryTermsByField(text) : null;
             // Per field, the query's terms with their IDF weights, computed once per search instead of
             // once per hit (each computation looks every term up in every segment). Only for plain
@@ -589,16 +607,27 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             var hits = new List<SearchHit>(top.ScoreDocs.Length);
             foreach (var scoreDoc in top.ScoreDocs)
             {
-                var document = searcher.Doc(scoreDoc.Doc);
-                var source = document.GetBinaryValue(IndexDocuments.Source);
-                var json = System.Text.Encoding.UTF8.GetString(source.Bytes, source.Offset, source.Length);
+                // A list needs only the record; a search's snippets need the stored text too.
+                var document = text is null ? searcher.Doc(scoreDoc.Doc, SourceOnly) : searcher.Doc(scoreDoc.Doc);
+                var json = SourceJson(document);
                 hits.Add(text is null
                     ? new SearchHit(json, null, null)
                     : new SearchHit(json, float.IsNaN(scoreDoc.Score) ? null : scoreDoc.Score,
                         query.Highlight ? Highlights(searcher, text, document, scoreDoc.Doc, termsByField, weightedTerms, query.Kind) : null));
             }
-            return new SearchPage(hits, collector.TotalHits, query.Page, query.PerPage);
+            return new SearchPage(hits, collector.TotalHits, query.Page, query.PerPage)
+            {
+                NextCursor = hits.Count == query.PerPage ? EncodeCursor(sort, ((FieldDoc)top.ScoreDocs[^1]).Fields) : null,
+            };
         });
+    }
+
+    private static readonly ISet<string> SourceOnly = new HashSet<string> { IndexDocuments.Source };
+
+    private static string SourceJson(Document document)
+    {
+        var source = document.GetBinaryValue(IndexDocuments.Source);
+        return System.Text.Encoding.UTF8.GetString(source.Bytes, source.Offset, source.Length);
     }
 
     /// <summary>The query's terms per field, or null when it has terms that cannot be listed before a rewrite (prefix, wildcard, fuzzy).</summary>

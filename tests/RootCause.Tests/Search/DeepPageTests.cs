@@ -1,0 +1,284 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using RootCause.Database;
+using RootCause.Search;
+using RootCause.Tests.Infrastructure;
+
+namespace RootCause.Tests.Search;
+
+/// <summary>
+/// Pages found by selection (deep pages of a list sorted by one date or rank field) equal the pages
+/// the sorted queue finds, page for page, ties, missing values and the end of the results included;
+/// and records created while the index is live (added without a delete by id) are indexed once.
+/// The data is written through a real silo pair on PostgreSQL and indexed by a tailer of its own.
+/// </summary>
+public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPairFixture>, IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "rootcause-deep-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task<(LuceneSearchIndex Index, IndexTailer Tailer, NpgsqlDataSource Db)> OpenAsync(string name, int batchSize, int catchUpRefreshMs = 1000)
+    {
+        var db = NpgsqlDataSource.Create(silos.ConnectionString);
+        var index = new LuceneSearchIndex(Path.Combine(_root, name), NullLogger.Instance, TimeProvider.System);
+        var options = new SearchOptions
+        {
+            BatchSize = batchSize,
+            CatchUpBatchSize = batchSize,
+            CommitIntervalMilliseconds = int.MaxValue,
+            CatchUpRefreshIntervalMilliseconds = catchUpRefreshMs,
+        };
+        var tailer = new IndexTailer(index, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance);
+        await tailer.InitializeAsync(CancellationToken.None);
+        await CatchUpAsync(tailer);
+        return (index, tailer, db);
+    }
+
+    private static async Task CatchUpAsync(IndexTailer tailer)
+    {
+        while (await tailer.TailOnceAsync(CancellationToken.None))
+        {
+        }
+    }
+
+    /// <summary>Investigations in every severity (many ties), some resolved (the others have no resolved_at), and events sharing timestamps.</summary>
+    private async Task WriteAsync(string tag, int count, bool refresh = false)
+    {
+        var wait = refresh ? "?refresh=wait_for" : "";
+        var severities = new[] { "critical", "high", "medium", "low" };
+        for (var i = 0; i < count; i++)
+        {
+            var client = silos.Clients[refresh ? 0 : i % 2];
+            var resolved = i % 3 == 0 ? $$""","status":"resolved","resolved_at":"2026-04-{{10 + i % 5:00}}T08:00:00Z","root_cause":"pool" """ : "";
+            var (status, created, _) = await client.PostAsync("/api/investigations" + wait,
+                $$"""{"title":"{{tag}} deep {{i}}","impact_severity":"{{severities[i % 4]}}","detected_at":"2026-04-0{{1 + i % 7}}T0{{i % 10}}:00:00Z","component_affected":"c{{i % 3}}"{{resolved}}}""");
+            Assert.True(status == HttpStatusCode.Created, created?.ToJsonString());
+            var (eventStatus, ev, _) = await client.PostAsync("/api/events" + wait,
+                $$$"""{"source":"logs","source_id":"{{{tag}}}-deep-{{{i}}}","event_type":"error_spike","severity":"{{{severities[i % 4]}}}","timestamp":"2026-05-01T1{{{i % 3}}}:00:00Z","data":{"component":"c{{{i % 3}}}"}}""");
+            Assert.True(eventStatus == HttpStatusCode.Created, ev?.ToJsonString());
+        }
+    }
+
+    public static TheoryData<string, string, bool> Sorts() => new()
+    {
+        { "investigation", SearchFields.CreatedAt, true },
+        { "investigation", SearchFields.DetectedAt, false },
+        { "investigation", SearchFields.SeverityRank, false },
+        { "investigation", SearchFields.SeverityRank, true },
+        { "investigation", SearchFields.ResolvedAt, true },
+        { "investigation", SearchFields.ResolvedAt, false },
+        { "event", SearchFields.Timestamp, true },
+        { "event", SearchFields.Timestamp, false },
+        { "event", SearchFields.EventSeverityRank, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Sorts))]
+    public async Task PagesFoundBySelectionEqualThoseOfTheSortedQueue(string kind, string field, bool descending)
+    {
+        await WriteAsync("sel-" + field + descending, 13);
+        var (index, _, db) = await OpenAsync("select-" + Guid.NewGuid().ToString("N")[..6], batchSize: 500);
+        using var _ = index;
+        await using var __ = db;
+
+        var indexedKind = kind == "investigation" ? IndexedKind.Investigation : IndexedKind.Event;
+        foreach (var filters in new[]
+                 {
+                     new Dictionary<string, IReadOnlyList<string>>(),
+                     new Dictionary<string, IReadOnlyList<string>>
+                     {
+                         [indexedKind == IndexedKind.Investigation ? SearchFields.Component : SearchFields.EventComponents] = ["c1"],
+                     },
+                 })
+        {
+            foreach (var perPage in new[] { 1, 3, 7 })
+            {
+                var query = new IndexQuery { Kind = indexedKind, Filters = filters, Sort = [new SortKey(field, descending)], PerPage = perPage };
+                index.DeepPageSkip = int.MaxValue;
+                var all = index.Search(query with { PerPage = 1000 });
+                Assert.True(all.Total >= 13, $"only {all.Total} matches");
+                for (var page = 1; (page - 2) * perPage <= all.Total; page++)
+                {
+                    index.DeepPageSkip = int.MaxValue;
+                    var queued = index.Search(query with { Page = page });
+                    index.DeepPageSkip = 0;
+                    var selected = index.Search(query with { Page = page });
+                    Assert.Equal(queued.Total, selected.Total);
+                    Assert.Equal(queued.Hits.Select(h => h.Json), selected.Hits.Select(h => h.Json));
+                    Assert.Equal(all.Hits.Skip((page - 1) * perPage).Take(perPage).Select(h => h.Json), selected.Hits.Select(h => h.Json));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RecordsCreatedWhileLiveAreIndexedOnceAndEqualARebuild()
+    {
+        await WriteAsync("live-before", 3);
+        // Pages of 5, refreshed after every page while behind: in the background, during the next page.
+        var (live, liveTailer, liveDb) = await OpenAsync("live", batchSize: 5, catchUpRefreshMs: 0);
+        using var _ = live;
+        await using var __ = liveDb;
+
+        // Creates, then updates of the same records in the same and in later pages (pages of 5).
+        await WriteAsync("live-after", 12);
+        var (status, created, _) = await silos.Http.PostAsync("/api/investigations", """{"title":"created then noted"}""");
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal(HttpStatusCode.Created, (await silos.Http.PostAsync($"/api/investigations/{created!["id"]}/notes", """{"author":"ann","body":"noted at once"}""")).Status);
+        var noted = live.WaitForVisibleAsync(IndexedKind.Investigation, Guid.Parse(created["id"]!.GetValue<string>()), 2, TimeSpan.FromSeconds(30));
+        Assert.False(noted.IsCompleted);
+        await CatchUpAsync(liveTailer);
+        liveTailer.CommitNow();
+        Assert.True(await noted);
+
+        // The linker writes too (it marks events evaluated): compare once it is done.
+        await LinkerSettledAsync();
+        await CatchUpAsync(liveTailer);
+        var (fresh, _, freshDb) = await OpenAsync("fresh", batchSize: 500);
+        using var ___ = fresh;
+        await using var ____ = freshDb;
+        await CatchUpAsync(liveTailer);
+
+        foreach (var kind in new[] { IndexedKind.Investigation, IndexedKind.Event })
+        {
+            var query = new IndexQuery { Kind = kind, IncludeDeleted = true, PerPage = 100_000, Sort = [new SortKey(SearchFields.Id, false)] };
+            var expected = fresh.Search(query);
+            var actual = live.Search(query);
+            Assert.Equal(expected.Total, actual.Total);
+            Assert.Equal(expected.Hits.Select(h => h.Json), actual.Hits.Select(h => h.Json));
+            Assert.Equal(actual.Hits.Count, actual.Hits.Select(h => h.Json).Distinct().Count());
+        }
+    }
+
+    /// <summary>Waits until the change sequence has been still for 1.5 s and the linker has evaluated every event.</summary>
+    private async Task LinkerSettledAsync()
+    {
+        await using var db = NpgsqlDataSource.Create(silos.ConnectionString);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        long last = -1;
+        var stableSince = DateTime.UtcNow;
+        while (DateTime.UtcNow < deadline)
+        {
+            await using var command = db.CreateCommand(
+                """
+                SELECT (SELECT coalesce(max(seq), 0) FROM grain_changes),
+                       (SELECT count(*) FROM orleans_storage WHERE grain_type = 'event'
+                          AND convert_from(payload_binary, 'UTF8')::jsonb ->> 'linker_checked_at' IS NULL)
+                """);
+            await using var reader = await command.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            var (seq, unevaluated) = (reader.GetInt64(0), reader.GetInt64(1));
+            if (seq != last)
+            {
+                last = seq;
+                stableSince = DateTime.UtcNow;
+            }
+            else if (unevaluated == 0 && DateTime.UtcNow - stableSince > TimeSpan.FromSeconds(1.5))
+            {
+                return;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail("the linker did not settle within 60 s");
+    }
+
+    /// <summary>Waits until the first silo's index shows every transaction committed so far.</summary>
+    private async Task FirstSiloCaughtUpAsync()
+    {
+        await using var db = NpgsqlDataSource.Create(silos.ConnectionString);
+        await using var command = db.CreateCommand("SELECT pg_snapshot_xmax(pg_current_snapshot())");
+        var xmax = (ulong)(await command.ExecuteScalarAsync())!;
+        var index = silos.Silos[0].Services.GetRequiredService<ISearchIndex>();
+        Assert.True(await index.WaitForHorizonAsync(xmax, TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>Ids of every page, following the Link header's rel="next" from the first page.</summary>
+    private static async Task<(List<string> Ids, int Links)> FollowNextAsync(HttpClient client, string url)
+    {
+        var ids = new List<string>();
+        var links = 0;
+        for (string? next = url; next is not null;)
+        {
+            var (status, body, response) = await client.GetJsonAsync(next);
+            Assert.True(status == HttpStatusCode.OK, $"{next} answered {status}: {body?.ToJsonString()}");
+            ids.AddRange(body!.AsArray().Select(ItemId));
+            var link = response.Headers.TryGetValues("Link", out var values) ? string.Join(", ", values) : "";
+            next = Regex.Match(link, "<([^>]*)>; rel=\"next\"") is { Success: true } match ? match.Groups[1].Value : null;
+            if (next is not null)
+            {
+                Assert.Contains("cursor=", next, StringComparison.Ordinal);
+                links++;
+            }
+        }
+        return (ids, links);
+    }
+
+    private static string ItemId(JsonNode? item) => (item!["investigation"] ?? item["event"] ?? item)!["id"]!.GetValue<string>();
+
+    private static async Task<List<string>> ByPageNumberAsync(HttpClient client, string url)
+    {
+        var ids = new List<string>();
+        for (var page = 1; ; page++)
+        {
+            var (status, body, _) = await client.GetJsonAsync($"{url}&page={page}");
+            Assert.Equal(HttpStatusCode.OK, status);
+            var items = body!.AsArray();
+            if (items.Count == 0)
+            {
+                return ids;
+            }
+            ids.AddRange(items.Select(ItemId));
+        }
+    }
+
+    [Theory]
+    [InlineData("/api/investigations?per_page=4")]
+    [InlineData("/api/investigations?per_page=3&sort=severity")]
+    [InlineData("/api/investigations?per_page=5&sort=-resolved_at")]
+    [InlineData("/api/investigations?per_page=4&sort=status,-title")]
+    [InlineData("/api/events?per_page=2&component=c1")]
+    [InlineData("/api/investigations/search?q=deep&per_page=3")]
+    [InlineData("/api/events/by-date-range?start=2026-04-01T00:00:00Z&end=2026-06-01T00:00:00Z&per_page=4")]
+    public async Task FollowingTheNextLinkWalksThePagesInOrder(string url)
+    {
+        var client = silos.Clients[0];
+        await WriteAsync("walk-" + url.GetHashCode(StringComparison.Ordinal), 15, refresh: true);
+        await FirstSiloCaughtUpAsync();
+        var byNumber = await ByPageNumberAsync(client, url);
+        Assert.True(byNumber.Count >= 5, $"only {byNumber.Count} results for {url}");
+        var (byCursor, links) = await FollowNextAsync(client, url);
+        Assert.Equal(byNumber, byCursor);
+        Assert.True(links >= 2, $"{links} next links");
+    }
+
+    [Fact]
+    public async Task ACursorOfAnotherSortOrNoCursorIsA400NamingCursor()
+    {
+        var client = silos.Clients[0];
+        await WriteAsync("cursor-400", 3, refresh: true);
+        var (_, _, first) = await client.GetJsonAsync("/api/investigations?per_page=1");
+        var next = Regex.Match(string.Join(", ", first.Headers.GetValues("Link")), "<([^>]*)>; rel=\"next\"").Groups[1].Value;
+        var cursor = Regex.Match(next, "cursor=([^&]*)").Groups[1].Value;
+        Assert.NotEmpty(cursor);
+        foreach (var url in new[] { $"/api/investigations?sort=title&cursor={cursor}", "/api/investigations?cursor=not-a-cursor", $"/api/events?cursor={cursor}" })
+        {
+            var (status, body, _) = await client.GetJsonAsync(url);
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+            Assert.NotNull(body!["errors"]!["cursor"]);
+        }
+    }
+}
