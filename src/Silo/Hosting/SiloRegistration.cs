@@ -69,6 +69,7 @@ public static class SiloRegistration
             o.BatchSize = search.BatchSize;
             o.CatchUpBatchSize = search.CatchUpBatchSize;
             o.CommitIntervalMilliseconds = search.CommitIntervalMilliseconds;
+            o.CatchUpRefreshIntervalMilliseconds = search.CatchUpRefreshIntervalMilliseconds;
         });
         builder.Services.AddSingleton(builder.Configuration.GetSection(ChangeRetentionOptions.Section).Get<ChangeRetentionOptions>() ?? new ChangeRetentionOptions());
         builder.Services.AddSingleton(sp => new ChangeRetention(sp.GetRequiredService<NpgsqlDataSource>()));
