@@ -68,7 +68,11 @@ public sealed record LinkerOptions
     /// <summary>Commits and CI runs take effect when deployed, possibly days later: their look-back is longer.</summary>
     [Id(9)] public TimeSpan ChangeLookBack { get; init; } = TimeSpan.FromDays(7);
 
-    /// <summary>Whether investigations that were created or whose linking fields changed are scored against existing events.</summary>
+    /// <summary>
+    /// Whether investigations that were created or whose linking fields changed are scored against
+    /// existing events (<c>Linker:RetroLinking</c>). Off: only new events are linked, and
+    /// <c>retro_linked_at</c> stays empty.
+    /// </summary>
     [Id(10)] public bool RetroLinking { get; init; } = true;
 
     /// <summary>

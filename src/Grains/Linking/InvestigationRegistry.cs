@@ -363,6 +363,10 @@ public sealed class InvestigationRegistry(
     /// </summary>
     private Task RunDueRetroLinksAsync()
     {
+        if (!options.RetroLinking)
+        {
+            return Task.CompletedTask;
+        }
         List<(Guid Id, string Key)> due;
         var now = time.GetUtcNow();
         lock (_gate)
