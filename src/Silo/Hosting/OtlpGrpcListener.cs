@@ -21,9 +21,10 @@ public static class OtlpGrpcListener
         var urls = ApiUrls(builder.Configuration);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // Cleartext: HTTP/1.1 only on the API addresses (HTTP/2 there would need TLS to negotiate).
             foreach (var url in urls)
             {
-                Listen(kestrel, url, HttpProtocols.Http1AndHttp2);
+                Listen(kestrel, url, HttpProtocols.Http1);
             }
             Listen(kestrel, grpc, HttpProtocols.Http2);
         });
