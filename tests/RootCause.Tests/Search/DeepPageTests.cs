@@ -146,7 +146,7 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
         Assert.True(await noted);
 
         // The linker writes too (it marks events evaluated): compare once it is done.
-        await LinkerSettledAsync();
+        await LinkerSettle.WaitAsync(silos.ConnectionString);
         await CatchUpAsync(liveTailer);
         var (fresh, _, freshDb) = await OpenAsync("fresh", batchSize: 500);
         using var ___ = fresh;
@@ -162,38 +162,6 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
             Assert.Equal(expected.Hits.Select(h => h.Json), actual.Hits.Select(h => h.Json));
             Assert.Equal(actual.Hits.Count, actual.Hits.Select(h => h.Json).Distinct().Count());
         }
-    }
-
-    /// <summary>Waits until the change sequence has been still for 1.5 s and the linker has evaluated every event.</summary>
-    private async Task LinkerSettledAsync()
-    {
-        await using var db = NpgsqlDataSource.Create(silos.ConnectionString);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        long last = -1;
-        var stableSince = DateTime.UtcNow;
-        while (DateTime.UtcNow < deadline)
-        {
-            await using var command = db.CreateCommand(
-                """
-                SELECT (SELECT coalesce(max(seq), 0) FROM grain_changes),
-                       (SELECT count(*) FROM orleans_storage WHERE grain_type = 'event'
-                          AND convert_from(payload_binary, 'UTF8')::jsonb ->> 'linker_checked_at' IS NULL)
-                """);
-            await using var reader = await command.ExecuteReaderAsync();
-            await reader.ReadAsync();
-            var (seq, unevaluated) = (reader.GetInt64(0), reader.GetInt64(1));
-            if (seq != last)
-            {
-                last = seq;
-                stableSince = DateTime.UtcNow;
-            }
-            else if (unevaluated == 0 && DateTime.UtcNow - stableSince > TimeSpan.FromSeconds(1.5))
-            {
-                return;
-            }
-            await Task.Delay(100);
-        }
-        Assert.Fail("the linker did not settle within 60 s");
     }
 
     /// <summary>Waits until the first silo's index shows every transaction committed so far.</summary>

@@ -106,43 +106,7 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
                 Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(HttpMethod.Post, $"/api/investigations/{id}/restore")).Status);
             }
         }
-        await LinkerSettledAsync();
-    }
-
-    /// <summary>
-    /// The linker writes too (it marks events evaluated, investigations retro-linked): wait until it
-    /// is done with what was written and nothing has changed for a while, so every index compared
-    /// sees the same final states.
-    /// </summary>
-    private async Task LinkerSettledAsync()
-    {
-        await using var db = NpgsqlDataSource.Create(silos.ConnectionString);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        long last = -1;
-        var stableSince = DateTime.UtcNow;
-        while (DateTime.UtcNow < deadline)
-        {
-            await using var command = db.CreateCommand(
-                """
-                SELECT (SELECT coalesce(max(seq), 0) FROM grain_changes),
-                       (SELECT count(*) FROM orleans_storage WHERE grain_type = 'event'
-                          AND convert_from(payload_binary, 'UTF8')::jsonb ->> 'linker_checked_at' IS NULL)
-                """);
-            await using var reader = await command.ExecuteReaderAsync();
-            await reader.ReadAsync();
-            var (seq, unchecked_) = (reader.GetInt64(0), reader.GetInt64(1));
-            if (seq != last)
-            {
-                last = seq;
-                stableSince = DateTime.UtcNow;
-            }
-            else if (unchecked_ == 0 && DateTime.UtcNow - stableSince > TimeSpan.FromSeconds(1.5))
-            {
-                return;
-            }
-            await Task.Delay(100);
-        }
-        Assert.Fail("the linker did not settle within 60 s");
+        await LinkerSettle.WaitAsync(silos.ConnectionString);
     }
 
     [Fact]
