@@ -17,18 +17,9 @@ namespace RootCause.Tests.Database;
 public sealed class ChangeRetentionTests(SiloPairFixture silos) : IClassFixture<SiloPairFixture>, IDisposable
 {
     private static readonly TimeSpan Week = TimeSpan.FromDays(7);
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "rootcause-retention-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly ScratchDirectory _root = new("rootcause-retention");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _root.Dispose();
 
     private static async Task BackdateMarksAsync(NpgsqlConnection connection, TimeSpan by)
     {
@@ -122,7 +113,7 @@ public sealed class ChangeRetentionTests(SiloPairFixture silos) : IClassFixture<
         // A search index that is behind: caught up now, committed, then left standing.
         await using var db = NpgsqlDataSource.Create(silos.ConnectionString);
         var options = new SearchOptions { BatchSize = 200, CatchUpBatchSize = 200, CommitIntervalMilliseconds = int.MaxValue, PollIntervalMilliseconds = 20 };
-        using var behind = new LuceneSearchIndex(Path.Combine(_root, "behind"), NullLogger.Instance, TimeProvider.System);
+        using var behind = new LuceneSearchIndex(_root["behind"], NullLogger.Instance, TimeProvider.System);
         var behindTailer = new IndexTailer(behind, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance);
         await behindTailer.InitializeAsync(CancellationToken.None);
         while (await behindTailer.TailOnceAsync(CancellationToken.None))
@@ -155,7 +146,7 @@ public sealed class ChangeRetentionTests(SiloPairFixture silos) : IClassFixture<
         await behindTailer.StartAsync(stop.Token);
         try
         {
-            using var fresh = new LuceneSearchIndex(Path.Combine(_root, "fresh"), NullLogger.Instance, TimeProvider.System);
+            using var fresh = new LuceneSearchIndex(_root["fresh"], NullLogger.Instance, TimeProvider.System);
             var freshTailer = new IndexTailer(fresh, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance);
             await freshTailer.InitializeAsync(CancellationToken.None);
             while (await freshTailer.TailOnceAsync(CancellationToken.None))

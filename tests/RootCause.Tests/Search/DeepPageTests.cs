@@ -18,23 +18,14 @@ namespace RootCause.Tests.Search;
 /// </summary>
 public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPairFixture>, IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "rootcause-deep-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly ScratchDirectory _root = new("rootcause-deep");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _root.Dispose();
 
     private async Task<(LuceneSearchIndex Index, IndexTailer Tailer, NpgsqlDataSource Db)> OpenAsync(string name, int batchSize, int catchUpRefreshMs = 1000)
     {
         var db = NpgsqlDataSource.Create(silos.ConnectionString);
-        var index = new LuceneSearchIndex(Path.Combine(_root, name), NullLogger.Instance, TimeProvider.System);
+        var index = new LuceneSearchIndex(_root[name], NullLogger.Instance, TimeProvider.System);
         var options = new SearchOptions
         {
             BatchSize = batchSize,

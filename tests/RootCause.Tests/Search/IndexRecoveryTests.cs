@@ -14,18 +14,9 @@ namespace RootCause.Tests.Search;
 /// </summary>
 public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<SiloPairFixture>, IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "rootcause-recovery-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly ScratchDirectory _root = new("rootcause-recovery");
 
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _root.Dispose();
 
     private sealed class Handle(LuceneSearchIndex index, IndexTailer tailer, NpgsqlDataSource db) : IDisposable
     {
@@ -49,7 +40,7 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
     private Handle Open(string name, int batchSize = 500)
     {
         var db = NpgsqlDataSource.Create(silos.ConnectionString);
-        var index = new LuceneSearchIndex(Path.Combine(_root, name), NullLogger.Instance, TimeProvider.System);
+        var index = new LuceneSearchIndex(_root[name], NullLogger.Instance, TimeProvider.System);
         var options = new SearchOptions { BatchSize = batchSize, CatchUpBatchSize = batchSize, CommitIntervalMilliseconds = int.MaxValue };
         var tailer = new IndexTailer(index, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance);
         return new Handle(index, tailer, db);
@@ -190,7 +181,7 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
         }
 
         // Damage every index file: the index cannot be read and is rebuilt from PostgreSQL.
-        foreach (var file in new DirectoryInfo(Path.Combine(_root, "resume")).EnumerateFiles().Where(f => f.Name != "write.lock"))
+        foreach (var file in new DirectoryInfo(_root["resume"]).EnumerateFiles().Where(f => f.Name != "write.lock"))
         {
             await File.WriteAllBytesAsync(file.FullName, [1, 2, 3, 4, 5, 6, 7, 8]);
         }
