@@ -25,11 +25,11 @@ public sealed class LinkScorer(LinkerOptions options)
     /// <summary>The same, with the event's facts read once for scoring it against many investigations.</summary>
     public LinkAssessment Assess(Investigation investigation, Event ev, EventFacts facts, ServiceCatalog catalog)
     {
-        var time = ScoreTime(investigation, ev, facts.Kind);
+        var time = ScoreTime(investigation, ev, facts.IsChange);
         var component = ScoreComponent(investigation, facts, catalog, DuringImpact(investigation, ev, facts));
         var tags = ScoreTags(investigation, ev);
         var evidence = ScoreEvidence(investigation, ev, facts, component.Score);
-        var symptom = facts.Kind is EventKind.ErrorSpike or EventKind.MetricAnomaly or EventKind.TraceProblem;
+        var symptom = facts.IsSymptom;
         StrategyScore[] strategies =
         [
             time with { Weight = symptom ? options.SymptomTimeWeight : options.TimeWeight },
@@ -74,12 +74,11 @@ public sealed class LinkScorer(LinkerOptions options)
 
     // ----- time -----
 
-    private StrategyScore ScoreTime(Investigation investigation, Event ev, EventKind kind)
+    private StrategyScore ScoreTime(Investigation investigation, Event ev, bool isChange)
     {
         var detected = investigation.DetectedAt;
         var anchor = investigation.StartedAt is { } started && started <= detected ? started : detected;
         // A change does its harm when it is deployed, which can be days later: commits and CI runs look further back.
-        var isChange = kind is EventKind.Commit or EventKind.CiFailure or EventKind.Deployment;
         var lookBack = isChange ? options.ChangeLookBack : options.LookBack;
         var windowStart = anchor - lookBack;
         var end = investigation.ResolvedAt ?? detected + options.MaxAge;
@@ -116,7 +115,7 @@ public sealed class LinkScorer(LinkerOptions options)
 
     /// <summary>A symptom that began between the start of impact and detection: the incident's own window.</summary>
     private static bool DuringImpact(Investigation investigation, Event ev, EventFacts facts) =>
-        facts.Kind is EventKind.ErrorSpike or EventKind.MetricAnomaly or EventKind.TraceProblem
+        facts.IsSymptom
         && investigation.StartedAt is { } started && started < investigation.DetectedAt
         && ev.Timestamp >= started && ev.Timestamp <= investigation.DetectedAt;
 
@@ -324,6 +323,9 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
 {
     /// <summary>A commit, a CI run or a deployment: something that changed, not a symptom.</summary>
     public bool IsChange => Kind is EventKind.Commit or EventKind.CiFailure or EventKind.Deployment;
+
+    /// <summary>An error spike, a metric anomaly or failing or slow spans: how a failure shows, not what caused it.</summary>
+    public bool IsSymptom => Kind is EventKind.ErrorSpike or EventKind.MetricAnomaly or EventKind.TraceProblem;
 
     /// <summary>The environment the event happened in, when it says (data, labels, resource, or an <c>env:</c> tag).</summary>
     public string? Environment { get; init; }
