@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 
 namespace RootCause.Benchmarks;
 
@@ -70,37 +69,29 @@ public sealed record BenchmarkOptions
         {
             ConnectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "",
         };
-        for (var i = 0; i < args.Length; i++)
+        if (!OptionArguments.TryRead(args, ["--keep"], out var read, out problem))
         {
-            var arg = args[i];
-            if (arg is "--help" or "-h")
-            {
-                return false;
-            }
-            if (arg == "--keep")
+            return false;
+        }
+        foreach (var (name, value) in read)
+        {
+            if (name == "--keep")
             {
                 result = result with { Keep = true };
                 continue;
             }
-            var (name, value) = SplitOption(args, ref i);
-            if (value is null)
-            {
-                problem = $"{arg}: expected a value.";
-                return false;
-            }
             if (name == "--connection")
             {
-                result = result with { ConnectionString = value };
+                result = result with { ConnectionString = value! };
                 continue;
             }
             if (name == "--connection-options")
             {
-                result = result with { ConnectionOptions = value };
+                result = result with { ConnectionOptions = value! };
                 continue;
             }
-            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < 0)
+            if (!OptionArguments.TryWholeNumber(name, value!, 0, out var number, out problem))
             {
-                problem = $"{name}: expected a non-negative whole number, got '{value}'.";
                 return false;
             }
             switch (name)
@@ -134,14 +125,4 @@ public sealed record BenchmarkOptions
         return true;
     }
 
-    private static (string Name, string? Value) SplitOption(string[] args, ref int i)
-    {
-        var arg = args[i];
-        var equals = arg.IndexOf('=', StringComparison.Ordinal);
-        if (arg.StartsWith("--", StringComparison.Ordinal) && equals > 0)
-        {
-            return (arg[..equals], arg[(equals + 1)..]);
-        }
-        return i + 1 < args.Length ? (arg, args[++i]) : (arg, null);
-    }
 }

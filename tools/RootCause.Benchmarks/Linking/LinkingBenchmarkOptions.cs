@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 
 namespace RootCause.Benchmarks.Linking;
 
@@ -55,32 +54,24 @@ public sealed record LinkingBenchmarkOptions
         {
             ConnectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "",
         };
-        for (var i = 0; i < args.Length; i++)
+        if (!OptionArguments.TryRead(args, ["--keep"], out var read, out problem))
         {
-            var name = args[i];
-            if (name is "--help" or "-h")
-            {
-                return false;
-            }
+            return false;
+        }
+        foreach (var (name, value) in read)
+        {
             if (name == "--keep")
             {
                 result = result with { Keep = true };
                 continue;
             }
-            if (i + 1 >= args.Length)
-            {
-                problem = $"{name}: expected a value.";
-                return false;
-            }
-            var value = args[++i];
             if (name == "--connection")
             {
-                result = result with { ConnectionString = value };
+                result = result with { ConnectionString = value! };
                 continue;
             }
-            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < 1)
+            if (!OptionArguments.TryWholeNumber(name, value!, 1, out var number, out problem))
             {
-                problem = $"{name}: expected a positive whole number, got '{value}'.";
                 return false;
             }
             switch (name)

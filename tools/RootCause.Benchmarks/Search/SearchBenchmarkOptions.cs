@@ -1,5 +1,4 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 
 namespace RootCause.Benchmarks.Search;
 
@@ -41,41 +40,24 @@ public sealed record SearchBenchmarkOptions
         {
             ConnectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "",
         };
-        for (var i = 0; i < args.Length; i++)
+        if (!OptionArguments.TryRead(args, ["--keep"], out var read, out problem))
         {
-            var arg = args[i];
-            if (arg is "--help" or "-h")
-            {
-                return false;
-            }
-            if (arg == "--keep")
+            return false;
+        }
+        foreach (var (name, value) in read)
+        {
+            if (name == "--keep")
             {
                 result = result with { Keep = true };
                 continue;
             }
-            string name = arg, value;
-            var equals = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && equals > 0)
-            {
-                (name, value) = (arg[..equals], arg[(equals + 1)..]);
-            }
-            else if (i + 1 < args.Length)
-            {
-                value = args[++i];
-            }
-            else
-            {
-                problem = $"{arg}: expected a value.";
-                return false;
-            }
             if (name == "--connection")
             {
-                result = result with { ConnectionString = value };
+                result = result with { ConnectionString = value! };
                 continue;
             }
-            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < 0)
+            if (!OptionArguments.TryWholeNumber(name, value!, 0, out var number, out problem))
             {
-                problem = $"{name}: expected a non-negative whole number, got '{value}'.";
                 return false;
             }
             switch (name)
