@@ -48,20 +48,34 @@ trx_sum() {
 # Names each failed test of the given .trx files with the first line of its message, so the end of
 # the output says what failed even when only its tail is kept.
 trx_failures() {
+    # Each failed test: its name, the first lines of its message and the test-code frames of its stack.
     awk '
+        function unescape(text) {
+            gsub(/&quot;/, "\"", text); gsub(/&lt;/, "<", text); gsub(/&gt;/, ">", text)
+            gsub(/&#xD;/, "", text); gsub(/&amp;/, "\\&", text)
+            return text
+        }
         /<UnitTestResult / {
             failed = ($0 ~ /outcome="Failed"/)
             if (failed) {
                 name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name)
-                gsub(/&quot;/, "\"", name); gsub(/&amp;/, "\\&", name)
-                if (++count <= 60) { printf "FAILED %s\n", name; want = 1 }
+                if (++count <= 60) { printf "FAILED %s\n", unescape(name); want = 1; lines = 0; frames = 0 }
             }
         }
-        want && /<Message>/ {
-            line = $0; sub(/.*<Message>/, "", line); sub(/<\/Message>.*/, "", line)
-            gsub(/&quot;/, "\"", line); gsub(/&amp;/, "\\&", line); gsub(/&lt;/, "<", line); gsub(/&gt;/, ">", line)
-            printf "       %s\n", substr(line, 1, 300)
-            want = 0
+        want && /<Message>/ { inmessage = 1; sub(/.*<Message>/, "") }
+        want && inmessage {
+            done = sub(/<\/Message>.*/, "")
+            if (++lines <= 8) printf "       %s\n", substr(unescape($0), 1, 300)
+            if (done) inmessage = 0
+            next
+        }
+        want && /<StackTrace>/ { instack = 1 }
+        want && instack {
+            if ($0 ~ /RootCause\.Tests/ && $0 ~ /:line [0-9]+/ && ++frames <= 3) {
+                frame = unescape($0); sub(/^ *(<StackTrace>)? */, "", frame); sub(/<\/StackTrace>.*/, "", frame); sub(/ in .*\//, " in ", frame)
+                printf "       %s\n", frame
+            }
+            if ($0 ~ /<\/StackTrace>/) { instack = 0; want = 0 }
         }
         END { if (count > 60) printf "... and %d more failed\n", count - 60 }
     ' "$@"

@@ -155,7 +155,8 @@ public sealed class ChangeRetentionTests(SiloPairFixture silos) : IClassFixture<
             var expected = Ids(fresh, tag);
             Assert.Equal(9, expected.Count); // 10 written, one deleted
             Assert.DoesNotContain(later[0], expected);
-            await Eventually.ReturnsAsync(() => Task.FromResult(Ids(behind, tag)), ids => ids.SequenceEqual(expected), TimeSpan.FromSeconds(30));
+            var rebuilt = await Eventually.ReturnsAsync(() => Task.FromResult(Ids(behind, tag)), ids => ids.SequenceEqual(expected), TimeSpan.FromSeconds(30));
+            Assert.Equal(expected, rebuilt);
         }
         finally
         {
@@ -164,12 +165,25 @@ public sealed class ChangeRetentionTests(SiloPairFixture silos) : IClassFixture<
         }
 
         // The silos' own readers went through the same: both still list everything, and see new writes.
-        var (_, extra, _) = await http.PostAsync("/api/investigations", $$"""{"title":"{{tag}} after pruning","tags":["{{tag}}"]}""");
-        foreach (var client in silos.Clients)
+        var (posted, extra, _) = await http.PostAsync("/api/investigations", $$"""{"title":"{{tag}} after pruning","tags":["{{tag}}"]}""");
+        Assert.Equal(HttpStatusCode.Created, posted);
+        using var fresher = new LuceneSearchIndex(_root["fresher"], NullLogger.Instance, TimeProvider.System);
+        var fresherTailer = new IndexTailer(fresher, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance);
+        await fresherTailer.InitializeAsync(CancellationToken.None);
+        var all = Ids(fresher, tag).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(10, all.Count);
+        Assert.Contains(extra!["id"]!.GetValue<string>(), all);
+        for (var i = 0; i < silos.Clients.Count; i++)
         {
-            var list = await Eventually.ReturnsAsync(async () => (await client.GetJsonAsync($"/api/investigations?tag={tag}&per_page=100")).Body!.AsArray(),
-                l => l.Count == 10, TimeSpan.FromSeconds(30));
-            Assert.Contains(extra!["id"]!.GetValue<string>(), list.Select(i => i!["id"]!.GetValue<string>()));
+            var client = silos.Clients[i];
+            async Task<List<string>> ListAsync() =>
+                [.. (await client.GetJsonAsync($"/api/investigations?tag={tag}&per_page=100")).Body!.AsArray().Select(n => n!["id"]!.GetValue<string>()).Order(StringComparer.Ordinal)];
+            var listed = await Eventually.ReturnsAsync(ListAsync, l => l.SequenceEqual(all), TimeSpan.FromSeconds(30));
+            if (!listed.SequenceEqual(all))
+            {
+                var status = (await client.GetJsonAsync("/api/admin/search/status")).Body?.ToJsonString();
+                Assert.Fail($"silo {i} lists [{string.Join(", ", listed)}], the states hold [{string.Join(", ", all)}]; its index: {status}");
+            }
         }
     }
 
