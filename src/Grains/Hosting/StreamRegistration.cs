@@ -20,6 +20,16 @@ public sealed class EventStreamOptions
     [Range(1, 86_400)]
     public int VisibilityTimeoutSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// Messages a silo's pulling agent holds per queue (dequeued, not yet confirmed). A message is
+    /// confirmed only after it leaves this cache, so it must be handled within the visibility
+    /// timeout of being dequeued: the cache should drain in well under that time at the consumers'
+    /// slowest expected rate, or a backlog is dequeued and delivered twice. Each read takes at most a
+    /// tenth of it.
+    /// </summary>
+    [Range(10, 65_536)]
+    public int CacheSize { get; set; } = 128;
+
     /// <summary>Deliveries of one message before it moves to dead letters.</summary>
     [Range(1, 1_000)]
     public int MaxAttempts { get; set; } = 5;
@@ -71,6 +81,7 @@ public static class StreamRegistration
                 ado.EvictionInterval = TimeSpan.FromSeconds(options.EvictionIntervalSeconds);
             }));
             stream.ConfigurePartitioning(options.Partitions);
+            stream.ConfigureCache(options.CacheSize);
             stream.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
         });
         return silo;

@@ -37,7 +37,7 @@ public sealed class EventStreamSiloFailureTests(StreamClusterFixture fixture, IT
         const int total = 2_000;
         const int streams = 200;
         const int perCall = 10;
-        await ExecuteAsync(StreamProbe.CreateTable);
+        await StreamProbe.CreateTableAsync(fixture.ConnectionString);
 
         // Message ids 1..2000 over 200 streams (so over every partition), published 10 per call.
         var calls = Enumerable.Range(0, total / perCall)
@@ -90,7 +90,7 @@ public sealed class EventStreamSiloFailureTests(StreamClusterFixture fixture, IT
         (long Processed, long Deliveries, long Queued, long DeadLetters) state;
         while (true)
         {
-            state = await ReadStateAsync();
+            state = await StreamProbe.ReadStateAsync(fixture.ConnectionString);
             if ((state.Processed == total && state.Queued == 0) || DateTime.UtcNow > deadline)
             {
                 break;
@@ -129,30 +129,6 @@ public sealed class EventStreamSiloFailureTests(StreamClusterFixture fixture, IT
                 await Task.Delay(TimeSpan.FromSeconds(1));
             }
         }
-    }
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private async Task<(long, long, long, long)> ReadStateAsync()
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            """
-            SELECT (SELECT count(*) FROM stream_probe_deliveries),
-                   (SELECT coalesce(sum(deliveries), 0)::bigint FROM stream_probe_deliveries),
-                   (SELECT count(*) FROM orleans_stream_messages),
-                   (SELECT count(*) FROM orleans_stream_dead_letters)
-            """, connection);
-        await using var reader = await command.ExecuteReaderAsync();
-        await reader.ReadAsync();
-        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
     }
 
     private async Task<long> CountLeasedPartitionsAsync()

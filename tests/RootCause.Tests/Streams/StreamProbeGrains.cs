@@ -23,6 +23,31 @@ public static class StreamProbe
             first_delivered_at timestamptz NOT NULL DEFAULT clock_timestamp()
         )
         """;
+
+    public static async Task CreateTableAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(CreateTable, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Messages processed, deliveries in all, messages still queued, dead letters.</summary>
+    public static async Task<(long Processed, long Deliveries, long Queued, long DeadLetters)> ReadStateAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT (SELECT count(*) FROM stream_probe_deliveries),
+                   (SELECT coalesce(sum(deliveries), 0)::bigint FROM stream_probe_deliveries),
+                   (SELECT count(*) FROM orleans_stream_messages),
+                   (SELECT count(*) FROM orleans_stream_dead_letters)
+            """, connection);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+    }
 }
 
 public interface IStreamProbeProducerGrain : IGrainWithIntegerKey
