@@ -22,7 +22,8 @@ public sealed partial class LuceneSearchIndex
         DateTimeOffset from, DateTimeOffset to, string? splitField)
     {
         var starts = BucketStarts(from, to, interval);
-        var firstMs = starts[0].ToUnixTimeMilliseconds();
+        var startMs = starts.Select(s => s.ToUnixTimeMilliseconds()).ToArray();
+        var firstMs = startMs[0];
         var endMs = to.ToUnixTimeMilliseconds();
         var totals = new long[starts.Count];
         var splits = new Dictionary<string, long>[starts.Count];
@@ -41,7 +42,31 @@ public sealed partial class LuceneSearchIndex
             {
                 return null;
             }
-            var scratch = new BytesRef();
+            // Split counts by ordinal per bucket; each ordinal seen is turned into its value once, at the end.
+            var byOrd = split is null ? null : new long[split.ValueCount][];
+            if (split is not null)
+            {
+                Pending.Add(() =>
+                {
+                    var scratch = new BytesRef();
+                    for (var ord = 0; ord < byOrd!.Length; ord++)
+                    {
+                        if (byOrd[ord] is not { } perBucket)
+                        {
+                            continue;
+                        }
+                        split.LookupOrd(ord, scratch);
+                        var key = scratch.Utf8ToString();
+                        for (var i = 0; i < perBucket.Length; i++)
+                        {
+                            if (perBucket[i] > 0)
+                            {
+                                splits[i][key] = splits[i].GetValueOrDefault(key) + perBucket[i];
+                            }
+                        }
+                    }
+                });
+            }
             return doc =>
             {
                 if (!has.Get(doc))
@@ -53,17 +78,11 @@ public sealed partial class LuceneSearchIndex
                 {
                     return;
                 }
-                var index = BucketIndex(starts, ms);
+                var index = BucketIndex(startMs, ms);
                 totals[index]++;
-                if (split is not null)
+                if (split is not null && split.GetOrd(doc) is var ord and >= 0)
                 {
-                    var ord = split.GetOrd(doc);
-                    if (ord >= 0)
-                    {
-                        split.LookupOrd(ord, scratch);
-                        var key = scratch.Utf8ToString();
-                        splits[index][key] = splits[index].GetValueOrDefault(key) + 1;
-                    }
+                    (byOrd![ord] ??= new long[startMs.Length])[index]++;
                 }
             };
         });
@@ -85,7 +104,33 @@ public sealed partial class LuceneSearchIndex
             {
                 return null;
             }
-            var scratch = new BytesRef();
+            // Durations gathered by ordinal; each ordinal seen is turned into its group once, at the end.
+            var byOrd = groups is null ? null : new List<long>?[groups.ValueCount];
+            if (groups is not null)
+            {
+                Pending.Add(() =>
+                {
+                    var scratch = new BytesRef();
+                    for (var ord = 0; ord < byOrd!.Length; ord++)
+                    {
+                        if (byOrd[ord] is not { } durations)
+                        {
+                            continue;
+                        }
+                        groups.LookupOrd(ord, scratch);
+                        var key = scratch.Utf8ToString();
+                        if (samples.TryGetValue(key, out var list))
+                        {
+                            list.AddRange(durations);
+                        }
+                        else
+                        {
+                            samples[key] = durations;
+                        }
+                    }
+                });
+            }
+            var all = samples[""];
             return doc =>
             {
                 if (!hasStart.Get(doc) || !hasEnd.Get(doc))
@@ -97,16 +142,10 @@ public sealed partial class LuceneSearchIndex
                 {
                     return;
                 }
-                samples[""].Add(duration);
+                all.Add(duration);
                 if (groups is not null && groups.GetOrd(doc) is var ord and >= 0)
                 {
-                    groups.LookupOrd(ord, scratch);
-                    var key = scratch.Utf8ToString();
-                    if (!samples.TryGetValue(key, out var list))
-                    {
-                        samples[key] = list = [];
-                    }
-                    list.Add(duration);
+                    (byOrd![ord] ??= []).Add(duration);
                 }
             };
         });
@@ -160,22 +199,11 @@ public sealed partial class LuceneSearchIndex
         _ => t.AddDays(7),
     };
 
-    private static int BucketIndex(IReadOnlyList<DateTimeOffset> starts, long ms)
+    private static int BucketIndex(long[] startMs, long ms)
     {
-        int lo = 0, hi = starts.Count - 1;
-        while (lo < hi)
-        {
-            var mid = (lo + hi + 1) / 2;
-            if (starts[mid].ToUnixTimeMilliseconds() <= ms)
-            {
-                lo = mid;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-        return lo;
+        // The last bucket starting at or before ms (ms is at or after the first start).
+        var found = Array.BinarySearch(startMs, ms);
+        return found >= 0 ? found : ~found - 1;
     }
 
     /// <summary>A per-segment counter for a single- or multi-valued keyword field.</summary>
