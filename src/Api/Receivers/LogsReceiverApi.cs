@@ -13,20 +13,21 @@ public sealed record LogsReceiverAnswer(string Status, int Records, int Errors, 
 
 /// <summary>
 /// <c>POST /api/receivers/logs/{connector}</c>: batches of log lines from shippers, as NDJSON
-/// (<c>application/x-ndjson</c>), a JSON array, one OTLP/JSON export or Loki push object, or plain
+/// (<c>application/x-ndjson</c>), a JSON array, one OTLP/JSON export or Loki push object, Loki's
+/// snappy-compressed protobuf push (<c>application/x-protobuf</c>, as Promtail sends it), or plain
 /// text; <c>Content-Encoding: gzip</c> is accepted. <c>Authorization: Bearer &lt;token&gt;</c>.
 /// </summary>
 public static class LogsReceiverApi
 {
-    /// <summary>A batch's limit, compressed or not (shippers batch far below it: Vector 10 MB, Fluent Bit 2 MB by default).</summary>
-    public const long MaxBatchBytes = 10L * 1024 * 1024;
+    /// <summary>A batch's limit, compressed or not.</summary>
+    public const long MaxBatchBytes = LogsDelivery.MaxBatchBytes;
 
     public static RouteHandlerBuilder MapLogsReceiver(this RouteGroupBuilder receivers)
     {
         ArgumentNullException.ThrowIfNull(receivers);
         return receivers.MapPost("/logs/{connector}", ReceiveAsync)
             .WithMetadata(new RequestSizeLimitAttribute(MaxBatchBytes))
-            .WithSummary("Log lines for a logs connector with input push (NDJSON, JSON array, OTLP/JSON, Loki push JSON or text; Authorization: Bearer)");
+            .WithSummary("Log lines for a logs connector with input push (NDJSON, JSON array, OTLP/JSON, Loki push JSON or protobuf, or text; Authorization: Bearer)");
     }
 
     private static async Task<IResult> ReceiveAsync(string connector, HttpContext context, ILogsReceiver receiver)
@@ -51,6 +52,9 @@ public static class LogsReceiverApi
         {
             WebhookStatus.Ingested => TypedResults.Ok(new LogsReceiverAnswer("ingested", outcome.Records, outcome.Errors, outcome.Malformed, outcome.Reason,
                 outcome.Events, outcome.DeadLetterIds)),
+            // An unreadable Loki protobuf push: kept whole in the dead-letter queue, so accepted.
+            WebhookStatus.DeadLettered => TypedResults.Accepted((string?)null, new LogsReceiverAnswer("dead_lettered", 0, 0, 0, outcome.Reason,
+                [], outcome.DeadLetterIds)),
             WebhookStatus.Unauthorized => TypedResults.Problem(title: "Token check failed", detail: outcome.Reason, statusCode: StatusCodes.Status401Unauthorized,
                 extensions: new Dictionary<string, object?> { ["field"] = outcome.Field }),
             WebhookStatus.UnknownConnector => TypedResults.Problem(title: "Not found", detail: outcome.Reason, statusCode: StatusCodes.Status404NotFound),

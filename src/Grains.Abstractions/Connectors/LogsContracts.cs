@@ -3,6 +3,9 @@ namespace RootCause.Connectors;
 /// <summary>One batch of log lines POSTed to a logs connector's receiver, as it arrived.</summary>
 public sealed record LogsDelivery
 {
+    /// <summary>A batch's limit, compressed or not (shippers batch far below it: Vector 10 MB, Fluent Bit 2 MB by default).</summary>
+    public const long MaxBatchBytes = 10L * 1024 * 1024;
+
     public required string Connector { get; init; }
 
     /// <summary>The <c>Authorization</c> header (<c>Bearer &lt;token&gt;</c>).</summary>
@@ -10,14 +13,14 @@ public sealed record LogsDelivery
 
     public string? ContentType { get; init; }
 
-    /// <summary>The body, already decompressed when it came gzip-encoded.</summary>
+    /// <summary>The body, already decompressed when it came gzip-encoded (a Loki protobuf push stays snappy-compressed).</summary>
     public required byte[] Body { get; init; }
 }
 
 /// <summary>What became of a batch of log lines.</summary>
 public sealed record LogsOutcome
 {
-    /// <summary>Ingested, Unauthorized, UnknownConnector or Unavailable (as for webhooks).</summary>
+    /// <summary>Ingested, DeadLettered (an unreadable protobuf push), Unauthorized, UnknownConnector or Unavailable (as for webhooks).</summary>
     public WebhookStatus Status { get; init; }
 
     public string? Reason { get; init; }

@@ -1,8 +1,11 @@
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Providers.Streams.Common;
 using Orleans.Storage;
 using Orleans.TestingHost;
 using RootCause.Common;
 using RootCause.Events;
+using RootCause.Hosting;
+using RootCause.Search;
 using RootCause.Linking;
 using RootCause.Tests.Infrastructure;
 
@@ -48,4 +51,53 @@ public sealed class LinkerSweepTests(ClusterFixture fixture)
         // Evaluated events are left alone.
         Assert.False(await grain.EnsureHandedOffAsync());
     }
+
+    [Fact]
+    public async Task AnEventWhoseHandOffIsStillQueuedIsNotHandedOffAgain()
+    {
+        var management = fixture.Client.GetGrain<IManagementGrain>(0);
+        var draft = new EventDraft
+        {
+            Source = EventSource.Logs,
+            SourceId = $"queued:{Guid.NewGuid():N}",
+            EventType = "error_spike",
+            Timestamp = DateTimeOffset.UtcNow.AddMinutes(-3),
+            Severity = EventSeverity.High,
+            Data = """{"service":"queued-api","count":70}""",
+        };
+        var grain = fixture.Client.GetGrain<IEventGrain>(EventKeys.For(draft));
+        await SetAgentsAsync(management, PersistentStreamProviderCommand.StopAgents);
+        try
+        {
+            // Acknowledged: its message waits in the queue while no agent pulls.
+            var ingested = await grain.IngestAsync(draft);
+            // Every silo's index shows it unevaluated, so a sweep on any silo would find it.
+            foreach (var silo in fixture.Cluster.Silos.Cast<InProcessSiloHandle>())
+            {
+                var index = silo.SiloHost.Services.GetRequiredService<ISearchIndex>();
+                var unevaluated = new IndexQuery
+                {
+                    Kind = IndexedKind.Event,
+                    Filters = new Dictionary<string, IReadOnlyList<string>>
+                    {
+                        [SearchFields.Id] = [ingested.Event.Id.ToString()],
+                        [SearchFields.LinkerChecked] = ["0"],
+                    },
+                };
+                Assert.Equal(1, await Eventually.ReturnsAsync(() => Task.FromResult(index.Search(unevaluated).Total), n => n == 1));
+            }
+            Assert.Equal(0, await fixture.Client.GetGrain<ILinkerSweepGrain>(0).SweepAsync(TimeSpan.Zero));
+            Assert.Null((await grain.GetAsync())!.LinkerCheckedAt);
+            Assert.True(ingested.Created);
+        }
+        finally
+        {
+            await SetAgentsAsync(management, PersistentStreamProviderCommand.StartAgents);
+        }
+        var evaluated = await Eventually.ReturnsAsync(() => grain.GetAsync(), e => e!.LinkerCheckedAt is not null, TimeSpan.FromSeconds(30));
+        Assert.NotNull(evaluated!.LinkerCheckedAt);
+    }
+
+    private static Task SetAgentsAsync(IManagementGrain management, PersistentStreamProviderCommand command) =>
+        management.SendControlCommandToProvider<PersistentStreamProvider>(StreamRegistration.ProviderName, (int)command, null!);
 }

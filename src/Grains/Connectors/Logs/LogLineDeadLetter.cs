@@ -36,7 +36,19 @@ public static class LogLineDeadLetter
     public static IReadOnlyList<EventDraft> Replay(DeadLetter entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var batch = LogBatchParser.Parse(entry.Payload, "application/x-ndjson");
+        var payload = entry.Payload;
+        if (LokiProtobuf.IsProtobuf(entry.ContentType))
+        {
+            try
+            {
+                payload = LokiProtobuf.ToPushJson(payload, LogsDelivery.MaxBatchBytes);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ValidationFailedException("payload", $"not a readable Loki protobuf push: {e.Message}");
+            }
+        }
+        var batch = LogBatchParser.Parse(payload, "application/x-ndjson");
         if (batch.Malformed.Count > 0)
         {
             throw new ValidationFailedException("payload", string.Join("; ", batch.Malformed.Take(5).Select(m => m.Error)));

@@ -41,8 +41,38 @@ public sealed partial class LogsReceiver(IGrainFactory grains, LogsIngest logs, 
                 Reason = delivery.Authorization is null ? "Authorization: Bearer <token> is missing." : "The bearer token does not match the connector's secret.",
             };
         }
+        var body = delivery.Body;
+        var contentType = delivery.ContentType;
+        if (LokiProtobuf.IsProtobuf(contentType))
+        {
+            // Loki's binary push (Promtail, Alloy): read on as the same push in JSON.
+            try
+            {
+                body = LokiProtobuf.ToPushJson(body, LogsDelivery.MaxBatchBytes);
+                contentType = "application/json";
+            }
+            catch (InvalidDataException e)
+            {
+                var kept = await deadLetters.RecordFailureAsync(new DeadLetterFailure
+                {
+                    Connector = delivery.Connector,
+                    Source = Events.EventSource.Logs,
+                    Kind = LogLineDeadLetter.Kind,
+                    ContentType = LokiProtobuf.ContentType,
+                    Payload = delivery.Body,
+                    Error = $"not a readable Loki protobuf push: {e.Message}",
+                }, cancellationToken);
+                return new LogsOutcome
+                {
+                    Status = WebhookStatus.DeadLettered,
+                    Field = "body",
+                    Reason = $"The body is not a readable Loki protobuf push ({e.Message}); it is kept in the dead-letter queue.",
+                    DeadLetterIds = [kept.Id],
+                };
+            }
+        }
         connector.DeliveryAcceptedAsync(time.GetUtcNow()).Ignore();
-        var batch = LogBatchParser.Parse(delivery.Body, delivery.ContentType);
+        var batch = LogBatchParser.Parse(body, contentType);
         try
         {
             var tally = await logs.IngestAsync(delivery.Connector, config, batch, Via, cancellationToken);
@@ -66,7 +96,7 @@ public sealed partial class LogsReceiver(IGrainFactory grains, LogsIngest logs, 
                 Source = Events.EventSource.Logs,
                 Kind = LogLineDeadLetter.Kind,
                 ContentType = "application/x-ndjson",
-                Payload = delivery.Body,
+                Payload = body,
                 Error = $"ingest failed: {e.Message}",
             }, cancellationToken);
             return new LogsOutcome
