@@ -27,23 +27,27 @@ public static class LokiProtobuf
     /// </summary>
     public static byte[] ToPushJson(ReadOnlySpan<byte> body, long maxBytes)
     {
+        int length;
         byte[] raw;
         try
         {
-            var length = Snappy.GetUncompressedLength(body);
-            if (length > maxBytes)
-            {
-                throw new InvalidDataException($"the decompressed batch would be {length} bytes, more than {maxBytes}.");
-            }
+            length = Snappy.GetUncompressedLength(body);
+        }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
+        {
+            throw NotSnappy(e);
+        }
+        if (length > maxBytes)
+        {
+            throw new InvalidDataException($"the decompressed batch would be {length} bytes, more than {maxBytes}.");
+        }
+        try
+        {
             raw = Snappy.DecompressToArray(body);
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or IndexOutOfRangeException)
         {
-            throw;
-        }
-        catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or InvalidOperationException)
-        {
-            throw new InvalidDataException($"the body is not snappy block-compressed ({e.Message}).", e);
+            throw NotSnappy(e);
         }
 
         PushRequest request;
@@ -107,6 +111,8 @@ public static class LokiProtobuf
         }
         return buffer.ToArray();
     }
+
+    private static InvalidDataException NotSnappy(Exception e) => new($"the body is not snappy block-compressed ({e.Message}).", e);
 
     /// <summary>Nanoseconds since the epoch as a decimal string, as Loki's JSON writes them.</summary>
     private static string Nanos(long seconds, int nanos) =>

@@ -32,10 +32,13 @@ public sealed class LogsReceiverTests(ConnectorSiloFixture silo) : IAsyncLifetim
 
     public Task DisposeAsync() => Task.CompletedTask;
 
-    internal static async Task<(HttpStatusCode Status, JsonNode? Body)> PostAsync(HttpClient http, string body, string? token = Token,
+    internal static Task<(HttpStatusCode Status, JsonNode? Body)> PostAsync(HttpClient http, string body, string? token = Token,
+        string contentType = "application/x-ndjson", string connector = "app-logs", bool gzip = false) =>
+        PostAsync(http, Encoding.UTF8.GetBytes(body), token, contentType, connector, gzip);
+
+    internal static async Task<(HttpStatusCode Status, JsonNode? Body)> PostAsync(HttpClient http, byte[] bytes, string? token = Token,
         string contentType = "application/x-ndjson", string connector = "app-logs", bool gzip = false)
     {
-        var bytes = Encoding.UTF8.GetBytes(body);
         if (gzip)
         {
             using var compressed = new MemoryStream();
@@ -178,5 +181,54 @@ public sealed class LogsReceiverTests(ConnectorSiloFixture silo) : IAsyncLifetim
 
         Assert.Equal((HttpStatusCode.OK, 2, 1), (arrayStatus, (int)arrayAnswer!["records"]!, (int)arrayAnswer["errors"]!));
         Assert.Equal((HttpStatusCode.OK, 3, 2, 0), (otlpStatus, (int)otlpAnswer!["records"]!, (int)otlpAnswer["errors"]!, (int)otlpAnswer["malformed"]!));
+    }
+
+    [Fact]
+    public async Task APromtailProtobufPushIsReadLikeTheSameLokiPushInJson()
+    {
+        var service = "pay-" + Guid.NewGuid().ToString("N")[..8];
+        var first = DateTimeOffset.UtcNow.AddMinutes(-2);
+        var push = LokiPush.Encode(
+        [
+            ($$"""{job="checkout", service_name="{{service}}", level="error"}""",
+            [
+                (first, "payment declined: upstream timeout after 30s", [("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736")]),
+                (first.AddSeconds(5), "payment declined: upstream timeout after 30s", []),
+            ]),
+            ($$"""{app="{{service}}", note="a \"quoted\" \\ value"}""",
+            [
+                (first.AddSeconds(7), """{"level":"info","msg":"retrying"}""", []),
+            ]),
+        ]);
+
+        var (status, answer) = await PostAsync(Http, Snappier.Snappy.CompressToArray(push), contentType: "application/x-protobuf");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal((3, 2, 0), ((int)answer!["records"]!, (int)answer["errors"]!, (int)answer["malformed"]!));
+        var events = answer["events"]!.AsArray();
+        Assert.Equal(["log_error", "log_error"], events.Select(e => (string?)e!["event_type"]));
+        var error = await LogsPullTests.EventAsync(Http, Guid.Parse((string)events[0]!["id"]!));
+        Assert.Equal(service, (string?)error["data"]!["service"]);
+        Assert.Equal(first.ToUnixTimeMilliseconds(), DateTimeOffset.Parse((string)error["timestamp"]!, CultureInfo.InvariantCulture).ToUnixTimeMilliseconds());
+        Assert.Contains("upstream timeout", (string?)error["metadata"]!["raw"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnUnreadableProtobufPushIsDeadLetteredWholeAndAWrongTokenIsRefusedFirst()
+    {
+        var garbage = Snappier.Snappy.CompressToArray("this is not a protobuf push request"u8.ToArray());
+
+        var (refused, _) = await PostAsync(Http, garbage, token: "wrong", contentType: "application/x-protobuf");
+        var (status, answer) = await PostAsync(Http, garbage, contentType: "application/x-protobuf");
+        var (notSnappy, notSnappyAnswer) = await PostAsync(Http, [0xff, 0xff, 0xff, 0xff, 0xff, 0x01], contentType: "application/x-protobuf");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused);
+        Assert.Equal((HttpStatusCode.Accepted, "dead_lettered"), (status, (string?)answer!["status"]));
+        Assert.StartsWith("The body is not a readable Loki protobuf push", (string?)answer["reason"], StringComparison.Ordinal);
+        var (_, entry, _) = await Http.GetJsonAsync($"/api/admin/dlq/{(long)answer["dead_letter_ids"]!.AsArray().Single()!}");
+        Assert.Equal(("app-logs", "log_line", "pending"), ((string?)entry!["connector"], (string?)entry["kind"], (string?)entry["status"]));
+        Assert.StartsWith("not a readable Loki protobuf push", (string?)entry["error"], StringComparison.Ordinal);
+        Assert.Equal((HttpStatusCode.Accepted, "dead_lettered"), (notSnappy, (string?)notSnappyAnswer!["status"]));
+        Assert.Contains("snappy", (string?)notSnappyAnswer["reason"], StringComparison.Ordinal);
     }
 }
