@@ -8,7 +8,6 @@ using RootCause.Connectors;
 using RootCause.Connectors.Git;
 using RootCause.Connectors.GitHub;
 using RootCause.Events;
-using RootCause.Silo;
 
 namespace RootCause.Benchmarks.Connectors;
 
@@ -56,18 +55,8 @@ public static partial class ConnectorsBenchmark
         Environment.SetEnvironmentVariable("ROOTCAUSE_BENCH_WEBHOOK_SECRET", Secret);
         var database = await BenchDatabase.CreateAsync(connection, "", TimeProvider.System);
         var repositoryPath = Path.Combine(Path.GetTempPath(), "rootcause-bench-git-" + database.Name);
-        var app = RootCauseSilo.Build(
-        [
-            "--urls", "http://127.0.0.1:0",
-            $"--ConnectionStrings:Postgres={database.ConnectionString}",
-            $"--Cluster:ClusterId=bench-{Guid.NewGuid():N}",
-            $"--Cluster:SiloPort={FreePort()}",
-            $"--Cluster:GatewayPort={FreePort()}",
-            "--Cluster:AdvertisedAddress=127.0.0.1",
-            "--Logging:LogLevel:Default=Warning",
-            "--Logging:Console:LogToStandardErrorThreshold=Trace",
-            $"--Search:IndexPath={Path.Combine(Path.GetTempPath(), "rootcause-bench-connectors-" + database.Name)}",
-        ]);
+        var app = BenchSilo.Build(database.ConnectionString, $"bench-{Guid.NewGuid():N}",
+            Path.Combine(Path.GetTempPath(), "rootcause-bench-connectors-" + database.Name));
         try
         {
             await app.StartAsync();
@@ -251,13 +240,6 @@ public static partial class ConnectorsBenchmark
             repository.Commit($"Change {i}", signature, signature);
         }
         return new GitSource(path, "acme/bench", null, "https://git.example.com/acme/bench/commit/{sha}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;

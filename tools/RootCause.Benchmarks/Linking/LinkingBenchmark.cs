@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +12,6 @@ using RootCause.Events;
 using RootCause.Hosting;
 using RootCause.Investigations;
 using RootCause.Linking;
-using RootCause.Silo;
 
 namespace RootCause.Benchmarks.Linking;
 
@@ -99,21 +97,7 @@ public static class LinkingBenchmark
 
     private static async Task<WebApplication> StartSiloAsync(string connectionString, string indexPath)
     {
-        var app = RootCauseSilo.Build(
-        [
-            "--urls", "http://127.0.0.1:0",
-            $"--ConnectionStrings:Postgres={connectionString}",
-            $"--Cluster:ClusterId=bench-{Guid.NewGuid().ToString("N")[..8]}",
-            $"--Cluster:ServiceId={ServiceId}",
-            $"--Cluster:SiloPort={FreePort()}",
-            $"--Cluster:GatewayPort={FreePort()}",
-            "--Cluster:AdvertisedAddress=127.0.0.1",
-            // Every link decision is an Information log line; at this rate they would be measured too.
-            "--Logging:LogLevel:Default=Warning",
-            "--Logging:Console:LogToStandardErrorThreshold=Trace",
-            "--Demo:Load=false",
-            $"--Search:IndexPath={indexPath}",
-        ]);
+        var app = BenchSilo.Build(connectionString, $"bench-{Guid.NewGuid().ToString("N")[..8]}", indexPath, ServiceId);
         var starting = Stopwatch.GetTimestamp();
         await app.StartAsync();
         Progress($"silo started in {Stopwatch.GetElapsedTime(starting).TotalSeconds:F1} s, API at {app.Urls.First()}");
@@ -614,12 +598,6 @@ public static class LinkingBenchmark
 
     private static double Median(IReadOnlyList<double> values) => Percentile(values, 50);
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private static void Progress(string message) => FoundationBenchmark.Progress("linking: " + message);
 }
