@@ -99,11 +99,13 @@ public static class ConnectorsApi
         return Answer(name, run);
     }
 
-    private static async Task<Ok<ConnectorStatusView>> StatusAsync(string name, IGrainFactory grains, ICircuitBreakerRegistry breakers)
+    private static async Task<Ok<ConnectorStatusView>> StatusAsync(string name, IGrainFactory grains)
     {
         var info = await Find(grains, name);
+        // The breaker as the silo that runs the connector holds it, whichever silo answers.
+        var breaker = await Grain(grains, name).GetBreakerAsync();
         return TypedResults.Ok(new ConnectorStatusView(info.Name, info.Config.Kind, info.Config.Enabled, info.Cursor, info.Run, info.Polling,
-            info.LastDeliveryAt, breakers.Find(name)));
+            info.LastDeliveryAt, breaker));
     }
 
     private static Results<Accepted<ConnectorRun>, Ok<ConnectorRun>> Answer(string name, ConnectorRun run) =>

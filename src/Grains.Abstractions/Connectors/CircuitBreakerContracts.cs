@@ -14,44 +14,30 @@ public enum CircuitState
 }
 
 /// <summary>A connector's circuit breaker as operators see it.</summary>
+[GenerateSerializer, Immutable, Alias("rc.CircuitBreakerStatus")]
 public sealed record CircuitBreakerStatus
 {
-    public required string Connector { get; init; }
+    [Id(0)] public required string Connector { get; init; }
 
-    public CircuitState State { get; init; }
+    [Id(1)] public CircuitState State { get; init; }
 
     /// <summary>Failures since the last success (or reset).</summary>
-    public int ConsecutiveFailures { get; init; }
+    [Id(2)] public int ConsecutiveFailures { get; init; }
 
     /// <summary>How many consecutive failures open the circuit.</summary>
-    public int FailureThreshold { get; init; }
+    [Id(3)] public int FailureThreshold { get; init; }
 
     /// <summary>When the circuit last opened; null while it has never opened since the last close.</summary>
-    public DateTimeOffset? OpenedAt { get; init; }
+    [Id(4)] public DateTimeOffset? OpenedAt { get; init; }
 
     /// <summary>When an open circuit lets a probe through.</summary>
-    public DateTimeOffset? HalfOpenAt { get; init; }
+    [Id(5)] public DateTimeOffset? HalfOpenAt { get; init; }
 
-    public DateTimeOffset? LastFailureAt { get; init; }
+    [Id(6)] public DateTimeOffset? LastFailureAt { get; init; }
 
     /// <summary>The last failure's exception type and message.</summary>
-    public string? LastError { get; init; }
+    [Id(7)] public string? LastError { get; init; }
 
-    /// <summary>How many times the circuit opened since this silo started.</summary>
-    public long TimesOpened { get; init; }
-}
-
-/// <summary>
-/// The circuit breakers of the connectors running on this silo, for the status API.
-/// </summary>
-public interface ICircuitBreakerRegistry
-{
-    /// <summary>Every known connector's breaker, ordered by connector id.</summary>
-    IReadOnlyList<CircuitBreakerStatus> All();
-
-    /// <summary>One connector's breaker, or null when this silo does not know the connector.</summary>
-    CircuitBreakerStatus? Find(string connector);
-
-    /// <summary>Closes the connector's circuit and clears its failure count; null for an unknown connector.</summary>
-    CircuitBreakerStatus? Reset(string connector);
+    /// <summary>How many times the circuit opened since the silo that runs the connector started.</summary>
+    [Id(8)] public long TimesOpened { get; init; }
 }

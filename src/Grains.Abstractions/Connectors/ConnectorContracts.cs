@@ -285,6 +285,17 @@ public interface IConnectorGrain : IGrainWithStringKey
     /// <summary>A receiver accepted a delivery for this connector (status only).</summary>
     [OneWay, AlwaysInterleave]
     Task DeliveryAcceptedAsync(DateTimeOffset at);
+
+    /// <summary>
+    /// The circuit breaker guarding this connector's upstream calls, as the silo that runs the
+    /// connector holds it (null while it has made none there): the same answer from every silo.
+    /// </summary>
+    [AlwaysInterleave]
+    Task<CircuitBreakerStatus?> GetBreakerAsync();
+
+    /// <summary>Closes the connector's circuit and clears its failure count; null when it has no breaker.</summary>
+    [AlwaysInterleave]
+    Task<CircuitBreakerStatus?> ResetBreakerAsync();
 }
 
 /// <summary>The names of all configured connectors (key 0), so they can be listed.</summary>

@@ -22,7 +22,6 @@ public static class ConnectorsRegistration
         services.AddMetrics();
         services.AddSingleton<ConnectorMetrics>();
         services.AddSingleton<ConnectorResilience>();
-        services.AddSingleton<ICircuitBreakerRegistry>(sp => sp.GetRequiredService<ConnectorResilience>());
         services.AddSingleton<DeadLetterQueue>();
         services.AddSingleton<IDeadLetterQueue>(sp => sp.GetRequiredService<DeadLetterQueue>());
         services.AddSingleton<DeadLetterParsers>();

@@ -82,6 +82,12 @@ public sealed class ConnectorSiloTests
         var (app, http) = await StartSiloAsync(connectionString, "faults-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
+            // The status API lists configured connectors: this one is configured, and its pipeline
+            // is driven by hand (the same silo runs its grain).
+            Environment.SetEnvironmentVariable("ROOTCAUSE_TEST_EXPLODING_TOKEN", "exploding-token");
+            var (configured, configuredBody, _) = await http.SendAsync(HttpMethod.Put, "/api/admin/connectors/exploding",
+                """{"kind":"logs","input":"push","secret":"env:ROOTCAUSE_TEST_EXPLODING_TOKEN"}""");
+            Assert.True(configured is HttpStatusCode.OK or HttpStatusCode.Created, configuredBody?.ToJsonString());
             var resilience = app.Services.GetRequiredService<ConnectorResilience>();
             var pipeline = resilience.For("exploding", resilience.Defaults with
             {

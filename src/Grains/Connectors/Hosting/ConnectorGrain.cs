@@ -138,6 +138,10 @@ public sealed partial class ConnectorGrain(
         return StartAsync(ConnectorRunKind.Backfill, from, to, "api", wait);
     }
 
+    public Task<CircuitBreakerStatus?> GetBreakerAsync() => Task.FromResult(resilience.Find(Name));
+
+    public Task<CircuitBreakerStatus?> ResetBreakerAsync() => Task.FromResult(resilience.Reset(Name));
+
     public Task DeliveryAcceptedAsync(DateTimeOffset at)
     {
         _lastDelivery = at;

@@ -8,8 +8,8 @@ using Polly.Retry;
 namespace RootCause.Connectors;
 
 /// <summary>
-/// Builds and keeps one <see cref="ConnectorPipeline"/> per connector id on this silo, and is the
-/// registry the circuit-breaker status API reads. The pipeline, outermost first:
+/// Builds and keeps one <see cref="ConnectorPipeline"/> per connector id on this silo, and answers
+/// for their breakers (the status API asks each connector's grain, which asks its silo's instance). The pipeline, outermost first:
 /// <list type="number">
 /// <item>retry: transient failures only, after base × 2^n ± jitter (1, 2, 4, 8, 16 s) or the
 /// Retry-After of a 429/503; stops early once the circuit has opened;</item>
@@ -18,7 +18,7 @@ namespace RootCause.Connectors;
 /// <item>the per-attempt timeout.</item>
 /// </list>
 /// </summary>
-public sealed class ConnectorResilience : ICircuitBreakerRegistry, IDisposable
+public sealed class ConnectorResilience : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ConnectorPipeline> _pipelines = new(StringComparer.Ordinal);
@@ -80,6 +80,7 @@ public sealed class ConnectorResilience : ICircuitBreakerRegistry, IDisposable
         }
     }
 
+    /// <summary>Every breaker on this silo, ordered by connector id (also the breaker metrics' source).</summary>
     public IReadOnlyList<CircuitBreakerStatus> All()
     {
         lock (_lock)
@@ -88,6 +89,7 @@ public sealed class ConnectorResilience : ICircuitBreakerRegistry, IDisposable
         }
     }
 
+    /// <summary>One connector's breaker, or null when this silo holds none for it.</summary>
     public CircuitBreakerStatus? Find(string connector)
     {
         lock (_lock)
@@ -96,6 +98,7 @@ public sealed class ConnectorResilience : ICircuitBreakerRegistry, IDisposable
         }
     }
 
+    /// <summary>Closes the connector's circuit and clears its failure count; null when this silo holds none for it.</summary>
     public CircuitBreakerStatus? Reset(string connector)
     {
         ConnectorPipeline? pipeline;
