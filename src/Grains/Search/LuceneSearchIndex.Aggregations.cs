@@ -46,23 +46,13 @@ public sealed partial class LuceneSearchIndex
             var byOrd = split is null ? null : new long[split.ValueCount][];
             if (split is not null)
             {
-                Pending.Add(() =>
+                ResolveLater(split, byOrd!, (key, perBucket) =>
                 {
-                    var scratch = new BytesRef();
-                    for (var ord = 0; ord < byOrd!.Length; ord++)
+                    for (var i = 0; i < perBucket.Length; i++)
                     {
-                        if (byOrd[ord] is not { } perBucket)
+                        if (perBucket[i] > 0)
                         {
-                            continue;
-                        }
-                        split.LookupOrd(ord, scratch);
-                        var key = scratch.Utf8ToString();
-                        for (var i = 0; i < perBucket.Length; i++)
-                        {
-                            if (perBucket[i] > 0)
-                            {
-                                splits[i][key] = splits[i].GetValueOrDefault(key) + perBucket[i];
-                            }
+                            splits[i][key] = splits[i].GetValueOrDefault(key) + perBucket[i];
                         }
                     }
                 });
@@ -108,25 +98,15 @@ public sealed partial class LuceneSearchIndex
             var byOrd = groups is null ? null : new List<long>?[groups.ValueCount];
             if (groups is not null)
             {
-                Pending.Add(() =>
+                ResolveLater(groups, byOrd!, (key, durations) =>
                 {
-                    var scratch = new BytesRef();
-                    for (var ord = 0; ord < byOrd!.Length; ord++)
+                    if (samples.TryGetValue(key, out var list))
                     {
-                        if (byOrd[ord] is not { } durations)
-                        {
-                            continue;
-                        }
-                        groups.LookupOrd(ord, scratch);
-                        var key = scratch.Utf8ToString();
-                        if (samples.TryGetValue(key, out var list))
-                        {
-                            list.AddRange(durations);
-                        }
-                        else
-                        {
-                            samples[key] = durations;
-                        }
+                        list.AddRange(durations);
+                    }
+                    else
+                    {
+                        samples[key] = durations;
                     }
                 });
             }
@@ -150,6 +130,23 @@ public sealed partial class LuceneSearchIndex
             };
         });
         return samples.ToDictionary(s => s.Key, s => Summarize(s.Value), StringComparer.Ordinal);
+    }
+
+    /// <summary>At the end of the pass, hands each ordinal's gathered value to <paramref name="add"/> with the ordinal's term (one lookup per ordinal seen).</summary>
+    private static void ResolveLater<T>(SortedDocValues values, T?[] byOrd, Action<string, T> add) where T : class
+    {
+        Pending.Add(() =>
+        {
+            var scratch = new BytesRef();
+            for (var ord = 0; ord < byOrd.Length; ord++)
+            {
+                if (byOrd[ord] is { } gathered)
+                {
+                    values.LookupOrd(ord, scratch);
+                    add(scratch.Utf8ToString(), gathered);
+                }
+            }
+        });
     }
 
     private static DurationSummary Summarize(List<long> millis)
