@@ -21,15 +21,7 @@ public sealed class LinkerSweepTests(ClusterFixture fixture)
     [Fact]
     public async Task AnEventStoredWithoutItsHandOffIsSweptToTheLinker()
     {
-        var draft = new EventDraft
-        {
-            Source = EventSource.Logs,
-            SourceId = $"orphan:{Guid.NewGuid():N}",
-            EventType = "error_spike",
-            Timestamp = DateTimeOffset.UtcNow.AddMinutes(-3),
-            Severity = EventSeverity.High,
-            Data = """{"service":"orphan-api","count":70}""",
-        };
+        var draft = ErrorSpike("orphan");
         var id = EventKeys.For(draft);
         var valid = EventRules.Validate(draft, DateTimeOffset.UtcNow);
         var silo = (InProcessSiloHandle)fixture.Cluster.Silos[0];
@@ -56,15 +48,7 @@ public sealed class LinkerSweepTests(ClusterFixture fixture)
     public async Task AnEventWhoseHandOffIsStillQueuedIsNotHandedOffAgain()
     {
         var management = fixture.Client.GetGrain<IManagementGrain>(0);
-        var draft = new EventDraft
-        {
-            Source = EventSource.Logs,
-            SourceId = $"queued:{Guid.NewGuid():N}",
-            EventType = "error_spike",
-            Timestamp = DateTimeOffset.UtcNow.AddMinutes(-3),
-            Severity = EventSeverity.High,
-            Data = """{"service":"queued-api","count":70}""",
-        };
+        var draft = ErrorSpike("queued");
         var grain = fixture.Client.GetGrain<IEventGrain>(EventKeys.For(draft));
         await SetAgentsAsync(management, PersistentStreamProviderCommand.StopAgents);
         try
@@ -100,4 +84,15 @@ public sealed class LinkerSweepTests(ClusterFixture fixture)
 
     private static Task SetAgentsAsync(IManagementGrain management, PersistentStreamProviderCommand command) =>
         management.SendControlCommandToProvider<PersistentStreamProvider>(StreamRegistration.ProviderName, (int)command, null!);
+
+    /// <summary>An error spike of a service named after <paramref name="kind"/>, three minutes old.</summary>
+    private static EventDraft ErrorSpike(string kind) => new()
+    {
+        Source = EventSource.Logs,
+        SourceId = $"{kind}:{Guid.NewGuid():N}",
+        EventType = "error_spike",
+        Timestamp = DateTimeOffset.UtcNow.AddMinutes(-3),
+        Severity = EventSeverity.High,
+        Data = $$"""{"service":"{{kind}}-api","count":70}""",
+    };
 }
