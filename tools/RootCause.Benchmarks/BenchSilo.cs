@@ -6,7 +6,7 @@ using RootCause.Silo;
 namespace RootCause.Benchmarks;
 
 /// <summary>
-/// The silo a benchmark starts in its own process, as the product runs it: real Kestrel on a free
+/// The silo a benchmark (or the accuracy evaluation's pipeline mode) starts in its own process, as the product runs it: real Kestrel on a free
 /// loopback port, clustering on the benchmark's database, its own ports. Logs at Warning (per-request
 /// and per-decision Information lines would be measured as part of every operation), to stderr with
 /// the progress lines, so stdout carries only the Markdown result; no demo data.

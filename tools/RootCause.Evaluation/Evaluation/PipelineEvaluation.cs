@@ -1,15 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Npgsql;
 using RootCause.Database;
 using RootCause.Evaluation.Corpus;
-using RootCause.Silo;
 
 namespace RootCause.Evaluation.Evaluation;
 
@@ -251,30 +248,10 @@ public static class PipelineEvaluation
 
     private static async Task<WebApplication> StartSiloAsync(string connectionString)
     {
-        var app = RootCauseSilo.Build(
-        [
-            "--urls", "http://127.0.0.1:0",
-            $"--ConnectionStrings:Postgres={connectionString}",
-            $"--Cluster:ClusterId=evaluation-{Guid.NewGuid().ToString("N")[..8]}",
-            "--Cluster:ServiceId=rootcause",
-            $"--Cluster:SiloPort={FreePort()}",
-            $"--Cluster:GatewayPort={FreePort()}",
-            "--Cluster:AdvertisedAddress=127.0.0.1",
-            "--Logging:LogLevel:Default=Warning",
-            // stdout carries only the Markdown report.
-            "--Logging:Console:LogToStandardErrorThreshold=Trace",
-            "--Demo:Load=false",
-        ]);
+        var app = Benchmarks.BenchSilo.Build(connectionString, $"evaluation-{Guid.NewGuid().ToString("N")[..8]}", serviceId: "rootcause");
         await app.StartAsync();
         Progress($"silo started, API at {app.Urls.First()}");
         return app;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static async Task DropAsync(string serverConnectionString, string name)
