@@ -66,6 +66,18 @@ internal static class IndexDocuments
         [MetadataText] = 0.7f,
     };
 
+    /// <summary>
+    /// Bits per indexed term of a date (epoch milliseconds): 8 terms per date instead of Lucene's
+    /// default 16. A date's finer terms are nearly unique per document, so they were a large part of
+    /// the terms every refresh writes and every merge rewrites. A range query now visits up to 255
+    /// terms per level at each end instead of 15, over 8 levels instead of 16; only terms that
+    /// exist are visited, and the ranges' query times did not change measurably. Range queries must
+    /// use the same step.
+    /// </summary>
+    public const int DatePrecisionStep = 8;
+
+    private static readonly FieldType DateType = new(Int64Field.TYPE_NOT_STORED) { NumericPrecisionStep = DatePrecisionStep };
+
     public static string KindName(IndexedKind kind) => kind == IndexedKind.Investigation ? "investigation" : "event";
 
     public static string UidFor(IndexedKind kind, Guid id) => (kind == IndexedKind.Investigation ? "i:" : "e:") + id.ToString("N");
@@ -276,7 +288,7 @@ internal static class IndexDocuments
         {
             if (Reuse(name, FieldKind.Number, out var slot) is not { } field)
             {
-                return Keep(slot, new Int64Field(name, value, Field.Store.NO));
+                return Keep(slot, new Int64Field(name, value, DateType));
             }
             field.SetInt64Value(value);
             return field;
