@@ -63,7 +63,12 @@ public sealed class IndexTailer(
     TimeProvider time,
     ILogger<IndexTailer> logger) : BackgroundService
 {
-    private const int ParallelApplyThreshold = 64;
+    /// <summary>
+    /// States a page needs before they are applied on every core. Each writer thread that takes
+    /// documents writes its own segment at the next refresh, so a live page applied on two threads
+    /// made two tiny segments (and twice the merging) where one thread makes one.
+    /// </summary>
+    private const int ParallelApplyThreshold = 1000;
 
     private readonly ConcurrentQueue<string> _rebuildRequests = new();
     private ChangeCursor _cursor;
@@ -230,7 +235,8 @@ public sealed class IndexTailer(
         if (states.Count > 0)
         {
             // Each key appears once per page, so the upserts are independent: build and apply them on
-            // every core (IndexWriter is thread-safe) when the page is large enough to be worth it.
+            // every core (IndexWriter is thread-safe) when the page is large enough to be worth it
+            // (a backlog's pages, not a live one's).
             var versions = new long?[states.Count];
             var newFrom = _newFrom;
             bool IsNew(StoredState state) => firstWrites.TryGetValue((state.StateName, state.Id), out var txId) && txId >= newFrom;
