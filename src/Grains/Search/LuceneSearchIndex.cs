@@ -33,17 +33,11 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
 
     private static readonly LuceneVersion Lucene = LuceneVersion.LUCENE_48;
 
-    /// <summary>Segments (flushed or merged) up to this size are written to memory first.</summary>
-    private const double NrtCacheMaxSegmentMB = 8;
-
-    /// <summary>The most the cache of segments not yet committed holds; larger ones go to disk directly.</summary>
-    private const double NrtCacheMaxMB = 96;
-
     private readonly string _path;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Analyzer _analyzer = new EnglishAnalyzer(Lucene);
-    private readonly NRTCachingDirectory _directory;
+    private readonly Directory _directory;
     private readonly IndexWriter _writer;
     private readonly SearcherManager _searchers;
     private readonly VisibilityWaiters _waiters = new();
@@ -57,10 +51,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         _logger = logger;
         _time = time;
         System.IO.Directory.CreateDirectory(path);
-        // Segments written by refreshes (and merges of them) stay in memory until a commit syncs
-        // them to disk, or until they outgrow the cache: a refresh then neither creates, writes nor
-        // opens a dozen small files, and merging small segments reads and writes memory.
-        _directory = new NRTCachingDirectory(OpenOrReset(path, logger, out _committed), NrtCacheMaxSegmentMB, NrtCacheMaxMB);
+        _directory = OpenOrReset(path, logger, out _committed);
         _writer = new IndexWriter(_directory, new IndexWriterConfig(Lucene, _analyzer)
         {
             OpenMode = OpenMode.CREATE_OR_APPEND,
@@ -187,8 +178,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     {
         try
         {
-            // Files a commit has not synced yet may be in memory only.
-            return new DirectoryInfo(_path).EnumerateFiles().Sum(f => f.Length) + _directory.GetSizeInBytes();
+            return new DirectoryInfo(_path).EnumerateFiles().Sum(f => f.Length);
         }
         catch (IOException)
         {
