@@ -38,6 +38,15 @@ public sealed class SearchOptions
     /// page made catch-up slow); once caught up, after every page.
     /// </summary>
     public int CatchUpRefreshIntervalMilliseconds { get; set; } = 1000;
+
+    /// <summary>
+    /// Once caught up, a refresh that made changes visible is followed by the next read of the feed
+    /// no sooner than this (and no sooner than the poll interval). Every such refresh writes the
+    /// changes since the previous one as a new segment, and small segments are merged again and
+    /// again: under a steady stream of changes, a longer interval makes fewer, larger segments, at
+    /// the price of up to this much more time until a change is searchable.
+    /// </summary>
+    public int LiveRefreshIntervalMilliseconds { get; set; } = 200;
 }
 
 /// <summary>
@@ -54,7 +63,12 @@ public sealed class IndexTailer(
     TimeProvider time,
     ILogger<IndexTailer> logger) : BackgroundService
 {
-    private const int ParallelApplyThreshold = 64;
+    /// <summary>
+    /// States a page needs before they are applied on every core. Each writer thread that takes
+    /// documents writes its own segment at the next refresh, so a live page applied on two threads
+    /// made two tiny segments (and twice the merging) where one thread makes one.
+    /// </summary>
+    private const int ParallelApplyThreshold = 1000;
 
     private readonly ConcurrentQueue<string> _rebuildRequests = new();
     private ChangeCursor _cursor;
@@ -64,7 +78,10 @@ public sealed class IndexTailer(
     private RebuildProgress? _rebuild;
     private long _lastStatusRefresh;
     private long _lastRefresh;
+    /// <summary>When a refresh last made changes visible (caught up, the next read waits for <see cref="SearchOptions.LiveRefreshIntervalMilliseconds"/> from it).</summary>
+    private long _lastChangesRefresh;
     private bool _catchingUp;
+    private bool _unrefreshedChanges;
     private readonly List<(IndexedKind, Guid, long)> _unrefreshed = [];
     private (ChangeCursor From, Task<ChangePage> Page)? _readAhead;
     private ((IndexedKind, Guid, long)[] Applied, Task Refresh)? _backgroundRefresh;
@@ -116,7 +133,7 @@ public sealed class IndexTailer(
                 failures = 0;
                 if (!more)
                 {
-                    await Task.Delay(TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds), time, stoppingToken);
+                    await Task.Delay(UntilNextRead(), time, stoppingToken);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -160,6 +177,14 @@ public sealed class IndexTailer(
             index.Commit(_identity, _cursor.Horizon, _cursor.AfterSeq);
             _committedCursor = _cursor;
         }
+    }
+
+    /// <summary>The poll interval, or longer while the last refresh that showed changes is less than the live refresh interval ago.</summary>
+    private TimeSpan UntilNextRead()
+    {
+        var poll = TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds);
+        var refresh = TimeSpan.FromMilliseconds(options.LiveRefreshIntervalMilliseconds) - Stopwatch.GetElapsedTime(_lastChangesRefresh);
+        return refresh > poll ? refresh : poll;
     }
 
     /// <summary>Resumes from the committed cursor, or rebuilds when there is none for this database.</summary>
@@ -210,7 +235,8 @@ public sealed class IndexTailer(
         if (states.Count > 0)
         {
             // Each key appears once per page, so the upserts are independent: build and apply them on
-            // every core (IndexWriter is thread-safe) when the page is large enough to be worth it.
+            // every core (IndexWriter is thread-safe) when the page is large enough to be worth it
+            // (a backlog's pages, not a live one's).
             var versions = new long?[states.Count];
             var newFrom = _newFrom;
             bool IsNew(StoredState state) => firstWrites.TryGetValue((state.StateName, state.Id), out var txId) && txId >= newFrom;
@@ -244,6 +270,7 @@ public sealed class IndexTailer(
             }
         }
         index.CountApplied(batch.Rows.Count);
+        _unrefreshedChanges |= states.Count > 0;
         _cursor = batch.Next;
         if (batch.HasMore != _catchingUp)
         {
@@ -275,6 +302,11 @@ public sealed class IndexTailer(
             }
             _unrefreshed.Clear();
             _lastRefresh = Stopwatch.GetTimestamp();
+            if (_unrefreshedChanges)
+            {
+                _lastChangesRefresh = _lastRefresh;
+                _unrefreshedChanges = false;
+            }
         }
         _lastAppliedAt = last ?? _lastAppliedAt;
         var state = batch.HasMore ? "catching_up" : "live";

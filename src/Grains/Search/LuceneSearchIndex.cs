@@ -23,7 +23,7 @@ namespace RootCause.Search;
 public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
 {
     /// <summary>Bumped when documents change shape: an index of another format is rebuilt.</summary>
-    public const string FormatVersion = "1";
+    public const string FormatVersion = "2";
 
     private const string CommitFormat = "format";
     private const string CommitIdentity = "database";
@@ -481,7 +481,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         }
         if (query.Range is { } range)
         {
-            filter.Add(NumericRangeQuery.NewInt64Range(range.Field,
+            filter.Add(NumericRangeQuery.NewInt64Range(range.Field, IndexDocuments.DatePrecisionStep,
                 range.From?.ToUnixTimeMilliseconds(), range.To?.ToUnixTimeMilliseconds(), true, true), Occur.MUST);
         }
         return filter;

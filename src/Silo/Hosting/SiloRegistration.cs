@@ -70,6 +70,7 @@ public static class SiloRegistration
             o.CatchUpBatchSize = search.CatchUpBatchSize;
             o.CommitIntervalMilliseconds = search.CommitIntervalMilliseconds;
             o.CatchUpRefreshIntervalMilliseconds = search.CatchUpRefreshIntervalMilliseconds;
+            o.LiveRefreshIntervalMilliseconds = search.LiveRefreshIntervalMilliseconds;
         });
         builder.Services.AddSingleton(builder.Configuration.GetSection(ChangeRetentionOptions.Section).Get<ChangeRetentionOptions>() ?? new ChangeRetentionOptions());
         builder.Services.AddSingleton(sp => new ChangeRetention(sp.GetRequiredService<NpgsqlDataSource>()));

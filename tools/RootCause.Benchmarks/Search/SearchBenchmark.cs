@@ -74,6 +74,16 @@ public static class SearchBenchmark
             report.AfterRebuild = Memory(index);
 
             await TailAsync(dataset, options, dataSource, index, report);
+            if (options.LiveSeconds > 0)
+            {
+                await LiveAsync(dataset, options, dataSource, index, report);
+            }
+            if (options.IndexingOnly)
+            {
+                report.Duration = time.GetUtcNow() - started;
+                report.PrintIndexing(Console.Out);
+                return 0;
+            }
             await IdentityCheckAsync(dataset, options, silo, dataSource, report);
             var everything = await MaxTxidAsync(dataSource);
             await WaitAsync(index, s => s.Horizon > everything && s.State == "live", TimeSpan.FromMinutes(5), "the final changes");
@@ -168,12 +178,13 @@ public static class SearchBenchmark
     // ----- tailing -----
 
     /// <summary>
-    /// Changes while the silo runs: links of existing events to investigations (version 2, as
-    /// EventGrain.SetInvestigationLinkAsync writes them), reassigned investigations (version 2) and
-    /// new events, committed in transactions of <see cref="TailBatch"/>. A transaction that holds
-    /// an xid stays open while they are written, so the change feed's horizon cannot pass it: the
-    /// index sees none of them until it commits, and then catches up on the whole backlog. That
-    /// measures the tailer's rate, not the writer's.
+    /// Changes while the silo runs: links of existing events to investigations (as
+    /// EventGrain.SetInvestigationLinkAsync writes them), reassigned investigations and new events,
+    /// committed in transactions of <see cref="TailBatch"/>. A transaction that holds an xid stays
+    /// open while they are written, so the change feed's horizon cannot pass it: the index sees none
+    /// of them until it commits, and then catches up on the whole backlog. That measures the
+    /// tailer's rate, not the writer's. With --tail-rounds, each round writes the next version of
+    /// the same records (and new events of its own).
     /// </summary>
     private static async Task TailAsync(SearchDataset dataset, SearchBenchmarkOptions options, NpgsqlDataSource dataSource, ISearchIndex index, SearchReport report)
     {
@@ -181,20 +192,40 @@ public static class SearchBenchmark
         var links = Math.Min(options.Events, total * 4 / 10);
         var reassigned = Math.Min(options.Investigations, total / 10);
         var fresh = total - links - reassigned;
-        report.TailLinks = links;
-        report.TailReassigned = reassigned;
-        report.TailNewEvents = fresh;
-        var changes = new List<Func<StoredRow>>(total);
+        report.TailLinks = links * options.TailRounds;
+        report.TailReassigned = reassigned * options.TailRounds;
+        report.TailNewEvents = fresh * options.TailRounds;
+        for (var round = 0; round < options.TailRounds; round++)
+        {
+            var changes = Changes(dataset, options, links, reassigned, fresh, round, options.Events + round * fresh);
+            var rng = new Random(options.Seed + round);
+            var shuffled = changes.OrderBy(_ => rng.Next()).ToList();
+            await TailRoundAsync(shuffled, dataSource, index, report);
+        }
+    }
+
+    /// <summary>
+    /// One round's changes: <paramref name="links"/> events linked to one more investigation,
+    /// <paramref name="reassigned"/> investigations given another assignee, and
+    /// <paramref name="fresh"/> new events from dataset index <paramref name="firstNewEvent"/>;
+    /// round r writes version r + 2 of the records it changes.
+    /// </summary>
+    private static List<Func<StoredRow>> Changes(SearchDataset dataset, SearchBenchmarkOptions options, int links, int reassigned, int fresh, int round, int firstNewEvent)
+    {
+        var changes = new List<Func<StoredRow>>(links + reassigned + fresh);
         for (var k = 0; k < links; k++)
         {
             var i = (int)((long)k * 7_919 % options.Events);
-            var j = (int)((long)k * 31 % options.Investigations);
             changes.Add(() =>
             {
                 var draft = dataset.Event(i);
                 var parsed = ParsedAt(draft, i);
-                var state = StoredRecords.Linked(StoredRecords.Event(draft, parsed), dataset.InvestigationId(j), parsed.AddMinutes(30));
-                return new StoredRow("event", state.Id, 2, StoredRecords.Serialize(state));
+                var state = StoredRecords.Event(draft, parsed);
+                for (var r = 0; r <= round; r++)
+                {
+                    state = StoredRecords.Linked(state, dataset.InvestigationId((int)(((long)k * 31 + r) % options.Investigations)), parsed.AddMinutes(30));
+                }
+                return new StoredRow("event", state.Id, (int)state.Version, StoredRecords.Serialize(state));
             });
         }
         for (var k = 0; k < reassigned; k++)
@@ -205,21 +236,24 @@ public static class SearchBenchmark
                 var (fields, created, updated) = dataset.Investigation(i);
                 var people = SearchDataset.PeopleNames;
                 var state = StoredRecords.Investigation(dataset.InvestigationId(i),
-                    fields with { AssignedTo = people[(i + 1) % people.Count] }, created, updated);
-                state.Version = 2;
-                return new StoredRow("investigation", state.Id, 2, StoredRecords.Serialize(state));
+                    fields with { AssignedTo = people[(i + 1 + round) % people.Count] }, created, updated);
+                state.Version = 2 + round;
+                return new StoredRow("investigation", state.Id, (int)state.Version, StoredRecords.Serialize(state));
             });
         }
         for (var k = 0; k < fresh; k++)
         {
-            var i = options.Events + k;
+            var i = firstNewEvent + k;
             changes.Add(() => EventRow(dataset, i));
         }
-        var rng = new Random(options.Seed);
-        var shuffled = changes.OrderBy(_ => rng.Next()).ToList();
+        return changes;
+    }
 
+    private static async Task TailRoundAsync(List<Func<StoredRow>> shuffled, NpgsqlDataSource dataSource, ISearchIndex index, SearchReport report)
+    {
         var before = index.Status.ChangesApplied;
         ulong lastXid = 0;
+        double writeSeconds;
         await using (var blocker = await dataSource.OpenConnectionAsync())
         {
             await using var hold = await blocker.BeginTransactionAsync();
@@ -234,19 +268,112 @@ public static class SearchBenchmark
                 var rows = shuffled.Skip(first).Take(TailBatch).AsParallel().AsOrdered().Select(make => make()).ToArray();
                 lastXid = Math.Max(lastXid, await loader.WriteAsync(rows));
             }
-            report.TailWriteSeconds = Stopwatch.GetElapsedTime(writing).TotalSeconds;
+            writeSeconds = Stopwatch.GetElapsedTime(writing).TotalSeconds;
             if (index.Status.ChangesApplied != before)
             {
                 throw new InvalidOperationException("The index applied changes while the horizon was held back; the tailing measurement would be wrong.");
             }
             await hold.CommitAsync();
         }
+        using var process = Process.GetCurrentProcess();
+        var cpuFrom = process.TotalProcessorTime;
         var catching = Stopwatch.GetTimestamp();
         await WaitAsync(index, s => s.Horizon > lastXid, TimeSpan.FromMinutes(10), "the tailed changes", pollMs: 5);
-        report.TailSeconds = Stopwatch.GetElapsedTime(catching).TotalSeconds;
-        report.TailApplied = index.Status.ChangesApplied - before;
+        var seconds = Stopwatch.GetElapsedTime(catching).TotalSeconds;
+        process.Refresh();
+        var round = new TailRound(index.Status.ChangesApplied - before, seconds, writeSeconds, (process.TotalProcessorTime - cpuFrom).TotalMilliseconds);
+        report.TailRounds.Add(round);
         Progress(string.Create(CultureInfo.InvariantCulture,
-            $"tailing: {report.TailApplied} changes ({total} written in {report.TailWriteSeconds:F1} s) applied in {report.TailSeconds:F2} s = {report.TailApplied / report.TailSeconds:F0}/s"));
+            $"tailing: {round.Applied} changes ({shuffled.Count} written in {round.WriteSeconds:F1} s) applied in {round.Seconds:F2} s = {round.Rate:F0}/s, process CPU {round.CpuMs / round.Applied * 1000:F0} ms per 1000 changes (load average {LoadAverage()})"));
+    }
+
+    // ----- the live index -----
+
+    private const int LiveTransaction = 10;
+
+    /// <summary>
+    /// With the index caught up, writes --live-rate changes per second for --live-seconds in
+    /// transactions of <see cref="LiveTransaction"/> (the same mix as the tailing; rows serialized
+    /// beforehand), each started at its slot whatever the earlier ones took. Measures the process's
+    /// CPU time per change applied (the writes' own CPU included, the same in every run) and each
+    /// transaction's lag from its commit until the index's searcher shows it.
+    /// </summary>
+    private static async Task LiveAsync(SearchDataset dataset, SearchBenchmarkOptions options, NpgsqlDataSource dataSource, ISearchIndex index, SearchReport report)
+    {
+        var total = options.LiveSeconds * options.LiveRate;
+        var links = Math.Min(options.Events, total * 4 / 10);
+        var reassigned = Math.Min(options.Investigations, total / 10);
+        var fresh = total - links - reassigned;
+        var rng = new Random(options.Seed - 1);
+        var rows = Changes(dataset, options, links, reassigned, fresh, options.TailRounds, options.Events + report.TailNewEvents)
+            .OrderBy(_ => rng.Next()).AsParallel().AsOrdered().Select(make => make()).ToArray();
+        report.LiveNewEvents = fresh;
+        var loader = new BulkLoader(dataSource, ServiceId);
+        var everything = await MaxTxidAsync(dataSource);
+        await WaitAsync(index, s => s.Horizon > everything && s.State == "live", TimeSpan.FromMinutes(5), "the backlog before the live writes");
+
+        // Merges started by the backlogs may still run: the measurement starts once the process has
+        // used less than a fifth of a core for a second (or after 20 s), then takes the idle rate.
+        using var process = Process.GetCurrentProcess();
+        var settling = Stopwatch.GetTimestamp();
+        double idleCpuPerSecond;
+        do
+        {
+            process.Refresh();
+            var from = process.TotalProcessorTime;
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            process.Refresh();
+            idleCpuPerSecond = (process.TotalProcessorTime - from).TotalMilliseconds;
+        }
+        while (idleCpuPerSecond > 200 && Stopwatch.GetElapsedTime(settling) < TimeSpan.FromSeconds(20));
+
+        var before = index.Status.ChangesApplied;
+        var lags = new long[(rows.Length + LiveTransaction - 1) / LiveTransaction];
+        process.Refresh();
+        var cpuFrom = process.TotalProcessorTime;
+        var started = Stopwatch.GetTimestamp();
+        var writes = new List<Task>(lags.Length);
+        for (var t = 0; t < lags.Length; t++)
+        {
+            var slot = TimeSpan.FromSeconds((double)t * LiveTransaction / options.LiveRate);
+            var wait = slot - Stopwatch.GetElapsedTime(started);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+            var transaction = t;
+            var batch = rows.Skip(t * LiveTransaction).Take(LiveTransaction).ToArray();
+            writes.Add(Task.Run(async () =>
+            {
+                var xid = await loader.WriteAsync(batch);
+                var committed = Stopwatch.GetTimestamp();
+                if (!await index.WaitForHorizonAsync(xid + 1, TimeSpan.FromSeconds(30)))
+                {
+                    throw new TimeoutException($"A live write (xid {xid}) was not visible within 30 s.");
+                }
+                lags[transaction] = Stopwatch.GetTimestamp() - committed;
+            }));
+        }
+        await Task.WhenAll(writes);
+        var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpuFrom).TotalMilliseconds;
+        report.Live = new LiveResult(index.Status.ChangesApplied - before, seconds, cpu, idleCpuPerSecond, LatencySummary.Of(lags));
+        Progress(string.Create(CultureInfo.InvariantCulture,
+            $"live: {report.Live.Applied} changes in {seconds:F1} s, process CPU {cpu / report.Live.Applied * 1000:F0} ms per 1000 changes "
+            + $"(idle {idleCpuPerSecond:F0} ms/s), lag p50 {report.Live.Lag.P50:F0} / p99 {report.Live.Lag.P99:F0} ms (load average {LoadAverage()})"));
+    }
+
+    internal static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
     }
 
     // ----- identity of the bulk path -----
@@ -259,7 +386,7 @@ public static class SearchBenchmark
     private static async Task IdentityCheckAsync(SearchDataset dataset, SearchBenchmarkOptions options, WebApplication silo, NpgsqlDataSource dataSource, SearchReport report)
     {
         var grains = silo.Services.GetRequiredService<IGrainFactory>();
-        var firstEvent = options.Events + report.TailNewEvents;
+        var firstEvent = options.Events + report.TailNewEvents + report.LiveNewEvents;
         var mismatches = new List<string>();
         var compared = 0;
         for (var k = 0; k < IdentitySample; k++)

@@ -13,6 +13,18 @@ public sealed record SearchBenchmarkOptions
     /// <summary>Changes written while the silo runs, for the tailing rate; defaults to a tenth of the records.</summary>
     public int? TailChanges { get; init; }
 
+    /// <summary>How many backlogs of <see cref="TailChanges"/> are applied one after another; the median rate is reported.</summary>
+    public int TailRounds { get; init; } = 1;
+
+    /// <summary>Seconds of steady writes while the index is live, for its CPU cost per change (0: not measured).</summary>
+    public int LiveSeconds { get; init; }
+
+    /// <summary>Changes per second written during the live measurement, in transactions of <c>LiveTransaction</c>.</summary>
+    public int LiveRate { get; init; } = 1_000;
+
+    /// <summary>Stop after the rebuild, tailing and live measurements (no identity check, baseline or queries).</summary>
+    public bool IndexingOnly { get; init; }
+
     public int Seed { get; init; } = 20_240_601;
     public string ConnectionString { get; init; } = "";
     public bool Keep { get; init; }
@@ -27,6 +39,10 @@ public sealed record SearchBenchmarkOptions
           --queries N          measured queries per row and per side (default 1000)
           --tail-changes N     changes written while the silo runs, for the tailing rate
                                (default: a tenth of the records, at least 1000)
+          --tail-rounds N      backlogs applied one after another; the median rate is reported (default 1)
+          --live-seconds N     seconds of steady writes to the live index, for its CPU per change (default 0: none)
+          --live-rate N        changes per second written during those seconds (default 1000)
+          --indexing-only      stop after the rebuild, tailing and live measurements
           --seed N             seed of the generated dataset and queries (default 20240601)
           --connection CS      PostgreSQL server connection string (or env ConnectionStrings__Postgres)
           --keep               keep the benchmark database and the index directory
@@ -40,7 +56,7 @@ public sealed record SearchBenchmarkOptions
         {
             ConnectionString = Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "",
         };
-        if (!OptionArguments.TryRead(args, ["--keep"], out var read, out problem))
+        if (!OptionArguments.TryRead(args, ["--keep", "--indexing-only"], out var read, out problem))
         {
             return false;
         }
@@ -49,6 +65,11 @@ public sealed record SearchBenchmarkOptions
             if (name == "--keep")
             {
                 result = result with { Keep = true };
+                continue;
+            }
+            if (name == "--indexing-only")
+            {
+                result = result with { IndexingOnly = true };
                 continue;
             }
             if (name == "--connection")
@@ -67,6 +88,9 @@ public sealed record SearchBenchmarkOptions
                 case "--components": result = result with { Components = number }; break;
                 case "--queries": result = result with { Queries = number }; break;
                 case "--tail-changes": result = result with { TailChanges = number }; break;
+                case "--tail-rounds": result = result with { TailRounds = number }; break;
+                case "--live-seconds": result = result with { LiveSeconds = number }; break;
+                case "--live-rate": result = result with { LiveRate = number }; break;
                 case "--seed": result = result with { Seed = number }; break;
                 default:
                     problem = $"Unknown option {name}.";
@@ -80,6 +104,8 @@ public sealed record SearchBenchmarkOptions
             { Investigations: < 1 } => "--investigations must be at least 1.",
             { Components: < 2 } => "--components must be at least 2.",
             { Queries: < 1 } => "--queries must be at least 1.",
+            { TailRounds: < 1 } => "--tail-rounds must be at least 1.",
+            { LiveRate: < 1 } => "--live-rate must be at least 1.",
             _ => null,
         };
         if (problem is not null)
