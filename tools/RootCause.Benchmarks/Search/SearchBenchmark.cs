@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +11,6 @@ using RootCause.Database;
 using RootCause.Events;
 using RootCause.Investigations;
 using RootCause.Search;
-using RootCause.Silo;
 
 namespace RootCause.Benchmarks.Search;
 
@@ -570,24 +568,11 @@ public static class SearchBenchmark
 
     private static async Task<WebApplication> StartSiloAsync(string connectionString, string indexPath)
     {
-        var app = RootCauseSilo.Build(
-        [
-            "--urls", "http://127.0.0.1:0",
-            $"--ConnectionStrings:Postgres={connectionString}",
-            $"--Cluster:ClusterId=searchbench-{Guid.NewGuid().ToString("N")[..8]}",
-            $"--Cluster:ServiceId={ServiceId}",
-            $"--Cluster:SiloPort={FreePort()}",
-            $"--Cluster:GatewayPort={FreePort()}",
-            "--Cluster:AdvertisedAddress=127.0.0.1",
-            $"--Search:IndexPath={indexPath}",
-            "--Logging:LogLevel:Default=Warning",
+        var app = BenchSilo.Build(connectionString, $"searchbench-{Guid.NewGuid().ToString("N")[..8]}", indexPath, ServiceId,
             "--Logging:LogLevel:RootCause.Search=Information",
-            "--Logging:Console:LogToStandardErrorThreshold=Trace",
-            "--Demo:Load=false",
             // This benchmark measures queries: the bulk-loaded investigations are not retro-linked
             // in the background while they are measured.
-            "--Linker:RetroLinking=false",
-        ]);
+            "--Linker:RetroLinking=false");
         await app.StartAsync();
         Progress($"silo started, API at {app.Urls.First()}");
         return app;
@@ -629,12 +614,6 @@ public static class SearchBenchmark
         return new MemorySample(process.WorkingSet64, GC.GetGCMemoryInfo().HeapSizeBytes, GC.GetTotalMemory(false), index.Status.SizeBytes);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     internal static void Progress(string message) => FoundationBenchmark.Progress(message);
 }

@@ -1,13 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using RootCause.Events;
 using RootCause.Investigations;
 using RootCause.Search;
-using RootCause.Silo;
 
 namespace RootCause.Benchmarks.Visibility;
 
@@ -62,18 +59,7 @@ public static class VisibilityBenchmark
             var clusterId = "vis-" + Guid.NewGuid().ToString("N")[..8];
             for (var i = 0; i < 2; i++)
             {
-                var app = RootCauseSilo.Build(
-                [
-                    "--urls", "http://127.0.0.1:0",
-                    $"--ConnectionStrings:Postgres={database.ConnectionString}",
-                    $"--Cluster:ClusterId={clusterId}",
-                    $"--Cluster:SiloPort={FreePort()}",
-                    $"--Cluster:GatewayPort={FreePort()}",
-                    "--Cluster:AdvertisedAddress=127.0.0.1",
-                    "--Logging:LogLevel:Default=Warning",
-                    "--Logging:Console:LogToStandardErrorThreshold=Trace",
-                    $"--Search:IndexPath={Path.Combine(indexRoot, i.ToString(CultureInfo.InvariantCulture))}",
-                ]);
+                var app = BenchSilo.Build(database.ConnectionString, clusterId, Path.Combine(indexRoot, i.ToString(CultureInfo.InvariantCulture)));
                 await app.StartAsync();
                 silos.Add(app);
             }
@@ -265,10 +251,4 @@ public static class VisibilityBenchmark
         return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }
