@@ -86,17 +86,7 @@ public sealed class EventStreamSiloFailureTests(StreamClusterFixture fixture, IT
         }
 
         // Wait, with a bound, for the documented end state: every message processed, the queues drained.
-        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(4);
-        (long Processed, long Deliveries, long Queued, long DeadLetters) state;
-        while (true)
-        {
-            state = await StreamProbe.ReadStateAsync(fixture.ConnectionString);
-            if ((state.Processed == total && state.Queued == 0) || DateTime.UtcNow > deadline)
-            {
-                break;
-            }
-            await Task.Delay(250);
-        }
+        var state = await StreamProbe.WaitUntilDrainedAsync(fixture.ConnectionString, total, TimeSpan.FromMinutes(4));
 
         output.WriteLine(
             $"acknowledged before the kill: {acknowledgedBeforeKill}, partitions with leased messages: {leasedPartitions}, failed calls retried: {failed.Count}, " +

@@ -89,18 +89,7 @@ internal static class StreamBacklog
 
         var started = DateTime.UtcNow;
         await management.SendControlCommandToProvider<PersistentStreamProvider>(StreamRegistration.ProviderName, (int)PersistentStreamProviderCommand.StartAgents, null!);
-        var deadline = started + TimeSpan.FromMinutes(2);
-        (long Processed, long Deliveries, long Queued, long DeadLetters) state;
-        while (true)
-        {
-            state = await StreamProbe.ReadStateAsync(fixture.ConnectionString);
-            // Done once every message was handled and nothing is left to deliver again.
-            if ((state.Processed == Total && state.Queued == 0) || DateTime.UtcNow > deadline)
-            {
-                break;
-            }
-            await Task.Delay(100);
-        }
+        var state = await StreamProbe.WaitUntilDrainedAsync(fixture.ConnectionString, Total, TimeSpan.FromMinutes(2));
         var took = DateTime.UtcNow - started;
         output.WriteLine($"{state.Processed} processed, {state.Deliveries} deliveries, {state.Queued} queued, {state.DeadLetters} dead letters, in {took.TotalSeconds:0.0} s");
         Assert.True(took > TimeSpan.FromSeconds(StreamBacklogFixture.VisibilityTimeoutSeconds), "the backlog took longer than the visibility timeout");

@@ -32,6 +32,24 @@ public static class StreamProbe
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>
+    /// Waits, up to <paramref name="within"/>, for the end state: <paramref name="total"/> messages
+    /// processed and nothing left in the queues; returns the last state read either way.
+    /// </summary>
+    public static async Task<(long Processed, long Deliveries, long Queued, long DeadLetters)> WaitUntilDrainedAsync(string connectionString, long total, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var state = await ReadStateAsync(connectionString);
+            if ((state.Processed == total && state.Queued == 0) || DateTime.UtcNow > deadline)
+            {
+                return state;
+            }
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Messages processed, deliveries in all, messages still queued, dead letters.</summary>
     public static async Task<(long Processed, long Deliveries, long Queued, long DeadLetters)> ReadStateAsync(string connectionString)
     {
