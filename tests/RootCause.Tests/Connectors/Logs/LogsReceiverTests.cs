@@ -228,6 +228,10 @@ public sealed class LogsReceiverTests(ConnectorSiloFixture silo) : IAsyncLifetim
         var (_, entry, _) = await Http.GetJsonAsync($"/api/admin/dlq/{(long)answer["dead_letter_ids"]!.AsArray().Single()!}");
         Assert.Equal(("app-logs", "log_line", "pending"), ((string?)entry!["connector"], (string?)entry["kind"], (string?)entry["status"]));
         Assert.StartsWith("not a readable Loki protobuf push", (string?)entry["error"], StringComparison.Ordinal);
+        // A replay reads it the same way, and fails the same way: kept, and the payload named.
+        var (replayed, replayProblem, _) = await Http.PostAsync($"/api/admin/dlq/{(long)answer["dead_letter_ids"]!.AsArray().Single()!}/retry", "");
+        Assert.Equal((HttpStatusCode.UnprocessableEntity, "payload"), (replayed, (string?)replayProblem!["field"]));
+        Assert.Contains("not a readable Loki protobuf push", (string?)replayProblem["detail"], StringComparison.Ordinal);
         Assert.Equal((HttpStatusCode.Accepted, "dead_lettered"), (notSnappy, (string?)notSnappyAnswer!["status"]));
         Assert.Contains("snappy", (string?)notSnappyAnswer["reason"], StringComparison.Ordinal);
     }
