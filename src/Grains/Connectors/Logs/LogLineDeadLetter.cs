@@ -37,7 +37,7 @@ public static class LogLineDeadLetter
     {
         ArgumentNullException.ThrowIfNull(entry);
         var payload = entry.Payload;
-        if (LokiProtobuf.IsProtobuf(entry.ContentType))
+        if (MediaTypes.IsProtobuf(entry.ContentType))
         {
             try
             {

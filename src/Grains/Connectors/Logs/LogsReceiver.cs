@@ -43,7 +43,7 @@ public sealed partial class LogsReceiver(IGrainFactory grains, LogsIngest logs, 
         }
         var body = delivery.Body;
         var contentType = delivery.ContentType;
-        if (LokiProtobuf.IsProtobuf(contentType))
+        if (MediaTypes.IsProtobuf(contentType))
         {
             // Loki's binary push (Promtail, Alloy): read on as the same push in JSON.
             try
@@ -58,7 +58,7 @@ public sealed partial class LogsReceiver(IGrainFactory grains, LogsIngest logs, 
                     Connector = delivery.Connector,
                     Source = Events.EventSource.Logs,
                     Kind = LogLineDeadLetter.Kind,
-                    ContentType = LokiProtobuf.ContentType,
+                    ContentType = MediaTypes.Protobuf,
                     Payload = delivery.Body,
                     Error = $"not a readable Loki protobuf push: {e.Message}",
                 }, cancellationToken);

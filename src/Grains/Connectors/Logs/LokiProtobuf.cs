@@ -15,11 +15,6 @@ namespace RootCause.Connectors.Logs;
 /// </summary>
 public static class LokiProtobuf
 {
-    public const string ContentType = "application/x-protobuf";
-
-    public static bool IsProtobuf(string? contentType) =>
-        string.Equals(contentType?.Split(';')[0].Trim(), ContentType, StringComparison.OrdinalIgnoreCase);
-
     /// <summary>
     /// Decompresses and decodes <paramref name="body"/> into a Loki push JSON object. Throws
     /// <see cref="InvalidDataException"/> naming what is wrong: not snappy, larger than

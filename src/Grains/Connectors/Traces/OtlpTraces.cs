@@ -15,11 +15,10 @@ namespace RootCause.Connectors.Traces;
 /// </summary>
 public static class OtlpTraces
 {
-    public const string ProtobufContentType = "application/x-protobuf";
+    public const string ProtobufContentType = MediaTypes.Protobuf;
     public const string JsonContentType = "application/json";
 
-    public static bool IsProtobuf(string? contentType) =>
-        contentType is not null && contentType.StartsWith(ProtobufContentType, StringComparison.OrdinalIgnoreCase);
+    public static bool IsProtobuf(string? contentType) => MediaTypes.IsProtobuf(contentType);
 
     public static bool IsJson(string? contentType) =>
         contentType is not null && contentType.StartsWith(JsonContentType, StringComparison.OrdinalIgnoreCase);
