@@ -231,8 +231,12 @@ public sealed class LinkScorer(LinkerOptions options)
         var before = ev.Timestamp <= detected;
         var related = componentScore > 0;
         var age = anchor - ev.Timestamp;
+        // A change that reached production only after the impact had begun cannot have caused it.
+        var impactBegan = anchor < detected;
         var (score, reason) = facts.Kind switch
         {
+            EventKind.Deployment when impactBegan && ev.Timestamp > anchor && before =>
+                (0.2, $"A deployment {Span(ev.Timestamp - anchor)} after the impact began, so it cannot have caused it."),
             EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon =>
                 (1.0, $"A deployment {Span(detected - ev.Timestamp)} before detection."),
             EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon * 3 =>
@@ -242,6 +246,8 @@ public sealed class LinkScorer(LinkerOptions options)
                 : (0.2, "A deployment after detection."),
             EventKind.Commit when facts.Branch is { } branch && !EventFacts.IsDeployedBranch(branch) =>
                 (0.05, $"A commit on the branch {branch}, which is not a branch that gets deployed."),
+            EventKind.Commit when impactBegan && facts.DeployedAt is { } deployedDuring && deployedDuring > anchor && deployedDuring <= detected =>
+                (0.2, $"A commit deployed {Span(deployedDuring - anchor)} after the impact began, so it cannot have caused it."),
             // Deployed shortly before the impact: the strongest sign a change caused it.
             EventKind.Commit when facts.DeployedAt is { } deployed && deployed <= detected && anchor - deployed <= options.DeployHorizon =>
                 (1.0, $"A commit{(facts.Paths.Count > 0 ? $" changing {facts.Paths[0]}" : "")}, deployed {Span((detected - deployed).Duration())} before detection."),

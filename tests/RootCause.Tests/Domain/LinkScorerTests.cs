@@ -65,6 +65,30 @@ public sealed class LinkScorerTests
     }
 
     [Fact]
+    public void AChangeDeployedAfterTheImpactBeganCannotHaveCausedIt()
+    {
+        // The incident's impact began 10 min before detection.
+        var deployment = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-6),
+            """{"repository":"shop/checkout","environment":"production"}"""), Catalog);
+        // Still the affected component's, inside the impact: a suggestion (a rollback or hotfix is part of the story), not a cause.
+        Assert.Equal(LinkDecision.Suggest, deployment.Decision);
+        Assert.Equal(0.2, Strategy(deployment, LinkScorer.Evidence).Score);
+        Assert.Contains("A deployment 4 min after the impact began, so it cannot have caused it", Strategy(deployment, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
+
+        var commit = Ev(EventSource.Git, "commit", Detected.AddHours(-3), """{"repository":"shop/checkout","branch":"main","files":["src/pool.go"]}""");
+        var shippedDuring = Scorer.Assess(Incident(), commit, EventFacts.From(commit, Catalog) with { DeployedAt = Detected.AddMinutes(-6) }, Catalog);
+        Assert.Contains("A commit deployed 4 min after the impact began, so it cannot have caused it", Strategy(shippedDuring, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
+        Assert.NotEqual(LinkDecision.Link, shippedDuring.Decision);
+
+        // Without a start of impact, detection is the line: the same deployment is the prime suspect.
+        var noStart = Incident() with { StartedAt = null };
+        var suspect = Scorer.Assess(noStart, Ev(EventSource.Git, "deployment", Detected.AddMinutes(-6),
+            """{"repository":"shop/checkout","environment":"production"}"""), Catalog);
+        Assert.Equal(LinkDecision.Link, suspect.Decision);
+        Assert.Equal(1, Strategy(suspect, LinkScorer.Evidence).Score);
+    }
+
+    [Fact]
     public void ACommitIsMatchedThroughItsChangedPaths()
     {
         var inside = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddMinutes(-40),
@@ -199,7 +223,7 @@ public sealed class LinkScorerTests
     [Fact]
     public void UnrelatedEvidenceCountsLittleAndTagsAreExplained()
     {
-        var other = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-5), """{"repository":"shop/search"}""", "deploy", "payments"), Catalog);
+        var other = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-15), """{"repository":"shop/search"}""", "deploy", "payments"), Catalog);
         Assert.Equal(0, Strategy(other, LinkScorer.ComponentStrategy).Score);
         Assert.Equal(0.2, Strategy(other, LinkScorer.Evidence).Score);
         Assert.Contains("counts little", Strategy(other, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
