@@ -86,6 +86,13 @@ public sealed record LinkerOptions
 
     /// <summary>Most events one retro-linking run scores (the most recent first within each lookup).</summary>
     [Id(11)] public int RetroLinkMaxEvents { get; init; } = 10_000;
+
+    /// <summary>
+    /// Whether the cluster sweeps for events stored but never evaluated and hands them to the linker
+    /// again (<c>Linker:Sweep</c>, every 2 minutes). Off: an event whose hand-off was lost stays
+    /// unevaluated until it is handed off by other means.
+    /// </summary>
+    [Id(14)] public bool Sweep { get; init; } = true;
 }
 
 /// <summary>Scores investigation/event pairs on the silo that is asked (a stateless worker).</summary>

@@ -196,7 +196,7 @@ public sealed class InvestigationRegistry(
     /// </summary>
     private async Task ScheduleSweepOnceAsync()
     {
-        if (_sweepScheduled)
+        if (_sweepScheduled || !options.Sweep)
         {
             return;
         }

@@ -21,7 +21,7 @@ namespace RootCause.Linking;
 /// </summary>
 [GrainType("linker-sweep")]
 public sealed class LinkerSweepGrain(ISearchIndex index, NpgsqlDataSource database, IOptions<ClusterOptions> cluster, TimeProvider time,
-    ILogger<LinkerSweepGrain> logger) : Grain, ILinkerSweepGrain, IRemindable
+    LinkerOptions options, ILogger<LinkerSweepGrain> logger) : Grain, ILinkerSweepGrain, IRemindable
 {
     public const string ReminderName = "sweep";
     public static readonly TimeSpan Period = TimeSpan.FromMinutes(2);
@@ -38,10 +38,20 @@ public sealed class LinkerSweepGrain(ISearchIndex index, NpgsqlDataSource databa
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (reminderName == ReminderName)
+        if (reminderName != ReminderName)
         {
-            await SweepAsync(Grace);
+            return;
         }
+        if (!options.Sweep)
+        {
+            // Switched off (Linker:Sweep=false) after the reminder was registered: stop it.
+            if (await this.GetReminder(ReminderName) is { } reminder)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+            return;
+        }
+        await SweepAsync(Grace);
     }
 
     public async Task<int> SweepAsync(TimeSpan olderThan)
