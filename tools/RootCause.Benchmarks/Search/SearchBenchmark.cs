@@ -43,6 +43,15 @@ public static class SearchBenchmark
         }
         var time = TimeProvider.System;
         var started = time.GetUtcNow();
+        if (options.Rows.Count > 0)
+        {
+            var names = SearchQueries.Build(new SearchDataset(options.Seed, options.Investigations, options.Components, started), 1, options.Seed + 1).Select(r => r.Name).ToList();
+            if (options.Rows.FirstOrDefault(prefix => !names.Any(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))) is { } unknown)
+            {
+                Console.Error.WriteLine($"--rows: no query row's name starts with '{unknown}'. The rows are: {string.Join("; ", names)}.");
+                return 2;
+            }
+        }
         var database = await BenchDatabase.CreateAsync(options.ConnectionString, "", time);
         var indexPath = Path.Combine(Path.GetTempPath(), $"rootcause-searchbench-{Guid.NewGuid():N}");
         Progress($"database {database.Name} created; index directory {indexPath}");
@@ -252,6 +261,7 @@ public static class SearchBenchmark
         var before = index.Status.ChangesApplied;
         ulong lastXid = 0;
         double writeSeconds;
+        TimeSpan settled;
         await using (var blocker = await dataSource.OpenConnectionAsync())
         {
             await using var hold = await blocker.BeginTransactionAsync();
@@ -271,9 +281,13 @@ public static class SearchBenchmark
             {
                 throw new InvalidOperationException("The index applied changes while the horizon was held back; the tailing measurement would be wrong.");
             }
+            // The rebuild's (or the previous round's) merges may still run: measured once they are done.
+            using var idle = Process.GetCurrentProcess();
+            (settled, _) = await SettleAsync(idle);
             await hold.CommitAsync();
         }
         using var process = Process.GetCurrentProcess();
+        process.Refresh();
         var cpuFrom = process.TotalProcessorTime;
         var catching = Stopwatch.GetTimestamp();
         await WaitAsync(index, s => s.Horizon > lastXid, TimeSpan.FromMinutes(10), "the tailed changes", pollMs: 5);
@@ -282,7 +296,28 @@ public static class SearchBenchmark
         var round = new TailRound(index.Status.ChangesApplied - before, seconds, writeSeconds, (process.TotalProcessorTime - cpuFrom).TotalMilliseconds);
         report.TailRounds.Add(round);
         Progress(string.Create(CultureInfo.InvariantCulture,
-            $"tailing: {round.Applied} changes ({shuffled.Count} written in {round.WriteSeconds:F1} s) applied in {round.Seconds:F2} s = {round.Rate:F0}/s, process CPU {round.CpuMs / round.Applied * 1000:F0} ms per 1000 changes (load average {LoadAverage()})"));
+            $"tailing: {round.Applied} changes ({shuffled.Count} written in {round.WriteSeconds:F1} s; {settled.TotalSeconds:F0} s for earlier merges to finish) applied in {round.Seconds:F2} s = {round.Rate:F0}/s, process CPU {round.CpuMs / round.Applied * 1000:F0} ms per 1000 changes (load average {LoadAverage()})"));
+    }
+
+    /// <summary>
+    /// Waits until the process has used less than a fifth of a core for a second (or 20 s have
+    /// passed): background merges of earlier writes are done. Returns how long it waited and the
+    /// process's CPU milliseconds in its last second.
+    /// </summary>
+    private static async Task<(TimeSpan Waited, double IdleCpuPerSecond)> SettleAsync(Process process)
+    {
+        var settling = Stopwatch.GetTimestamp();
+        double idleCpuPerSecond;
+        do
+        {
+            process.Refresh();
+            var from = process.TotalProcessorTime;
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            process.Refresh();
+            idleCpuPerSecond = (process.TotalProcessorTime - from).TotalMilliseconds;
+        }
+        while (idleCpuPerSecond > 200 && Stopwatch.GetElapsedTime(settling) < TimeSpan.FromSeconds(20));
+        return (Stopwatch.GetElapsedTime(settling), idleCpuPerSecond);
     }
 
     // ----- the live index -----
@@ -310,20 +345,9 @@ public static class SearchBenchmark
         var everything = await MaxTxidAsync(dataSource);
         await WaitAsync(index, s => s.Horizon > everything && s.State == "live", TimeSpan.FromMinutes(5), "the backlog before the live writes");
 
-        // Merges started by the backlogs may still run: the measurement starts once the process has
-        // used less than a fifth of a core for a second (or after 20 s), then takes the idle rate.
+        // Merges started by the backlogs may still run: the measurement starts once they are done.
         using var process = Process.GetCurrentProcess();
-        var settling = Stopwatch.GetTimestamp();
-        double idleCpuPerSecond;
-        do
-        {
-            process.Refresh();
-            var from = process.TotalProcessorTime;
-            await Task.Delay(TimeSpan.FromSeconds(1));
-            process.Refresh();
-            idleCpuPerSecond = (process.TotalProcessorTime - from).TotalMilliseconds;
-        }
-        while (idleCpuPerSecond > 200 && Stopwatch.GetElapsedTime(settling) < TimeSpan.FromSeconds(20));
+        var (_, idleCpuPerSecond) = await SettleAsync(process);
 
         var before = index.Status.ChangesApplied;
         var lags = new long[(rows.Length + LiveTransaction - 1) / LiveTransaction];
@@ -481,7 +505,9 @@ public static class SearchBenchmark
     private static async Task<IReadOnlyList<RowResult>> MeasureAsync(SearchDataset dataset, SearchBenchmarkOptions options,
         WebApplication silo, ISearchIndex index, NpgsqlDataSource dataSource)
     {
-        var rows = SearchQueries.Build(dataset, WarmUp + options.Queries, options.Seed + 1);
+        var rows = SearchQueries.Build(dataset, WarmUp + options.Queries, options.Seed + 1)
+            .Where(row => options.Rows.Count == 0 || options.Rows.Any(prefix => row.Name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)))
+            .ToList();
         using var http = new HttpClient(new SocketsHttpHandler
         {
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
@@ -570,9 +596,9 @@ public static class SearchBenchmark
     {
         var app = BenchSilo.Build(connectionString, $"searchbench-{Guid.NewGuid().ToString("N")[..8]}", indexPath, ServiceId,
             "--Logging:LogLevel:RootCause.Search=Information",
-            // This benchmark measures queries: the bulk-loaded investigations are not retro-linked
-            // in the background while they are measured.
-            "--Linker:RetroLinking=false");
+            // This benchmark measures queries: the bulk-loaded investigations are not retro-linked,
+            // nor the bulk-loaded events swept to the linker, in the background while they are measured.
+            "--Linker:RetroLinking=false", "--Linker:Sweep=false");
         await app.StartAsync();
         Progress($"silo started, API at {app.Urls.First()}");
         return app;

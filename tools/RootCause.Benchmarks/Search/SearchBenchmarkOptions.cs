@@ -25,6 +25,9 @@ public sealed record SearchBenchmarkOptions
     /// <summary>Stop after the rebuild, tailing and live measurements (no identity check, baseline or queries).</summary>
     public bool IndexingOnly { get; init; }
 
+    /// <summary>Measure only the rows whose names start with one of these (empty: every row).</summary>
+    public IReadOnlyList<string> Rows { get; init; } = [];
+
     public int Seed { get; init; } = 20_240_601;
     public string ConnectionString { get; init; } = "";
     public bool Keep { get; init; }
@@ -43,6 +46,8 @@ public sealed record SearchBenchmarkOptions
           --live-seconds N     seconds of steady writes to the live index, for its CPU per change (default 0: none)
           --live-rate N        changes per second written during those seconds (default 1000)
           --indexing-only      stop after the rebuild, tailing and live measurements
+          --rows A;B           measure only the query rows whose names start with A or B
+                               (e.g. "full-text;filtered list"; default: every row)
           --seed N             seed of the generated dataset and queries (default 20240601)
           --connection CS      PostgreSQL server connection string (or env ConnectionStrings__Postgres)
           --keep               keep the benchmark database and the index directory
@@ -70,6 +75,11 @@ public sealed record SearchBenchmarkOptions
             if (name == "--indexing-only")
             {
                 result = result with { IndexingOnly = true };
+                continue;
+            }
+            if (name == "--rows")
+            {
+                result = result with { Rows = value!.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
                 continue;
             }
             if (name == "--connection")
