@@ -233,17 +233,18 @@ public sealed class LinkScorer(LinkerOptions options)
         var age = anchor - ev.Timestamp;
         // A change that reached production only after the impact had begun cannot have caused it.
         var impactBegan = anchor < detected;
+        var deployment = facts.ReleaseStep is { } step ? $"A CI job releasing to production ({step})" : "A deployment";
         var (score, reason) = facts.Kind switch
         {
             EventKind.Deployment when impactBegan && ev.Timestamp > anchor && before =>
-                (0.2, $"A deployment {Span(ev.Timestamp - anchor)} after the impact began, so it cannot have caused it."),
+                (0.2, $"{deployment} {Span(ev.Timestamp - anchor)} after the impact began, so it cannot have caused it."),
             EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon =>
-                (1.0, $"A deployment {Span(detected - ev.Timestamp)} before detection."),
+                (1.0, $"{deployment} {Span(detected - ev.Timestamp)} before detection."),
             EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon * 3 =>
-                (0.75, $"A deployment {Span(detected - ev.Timestamp)} before detection."),
+                (0.75, $"{deployment} {Span(detected - ev.Timestamp)} before detection."),
             EventKind.Deployment => before
-                ? (detected - ev.Timestamp <= TimeSpan.FromDays(1) ? 0.5 : 0.3, $"A deployment {Span(detected - ev.Timestamp)} before detection, running for a while before the impact.")
-                : (0.2, "A deployment after detection."),
+                ? (detected - ev.Timestamp <= TimeSpan.FromDays(1) ? 0.5 : 0.3, $"{deployment} {Span(detected - ev.Timestamp)} before detection, running for a while before the impact.")
+                : (0.2, $"{deployment} after detection."),
             EventKind.Commit when facts.Branch is { } branch && !EventFacts.IsDeployedBranch(branch) =>
                 (0.05, $"A commit on the branch {branch}, which is not a branch that gets deployed."),
             EventKind.Commit when impactBegan && facts.DeployedAt is { } deployedDuring && deployedDuring > anchor && deployedDuring <= detected =>
@@ -349,6 +350,9 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
     /// </summary>
     public DateTimeOffset? DeployedAt { get; init; }
 
+    /// <summary>For a successful CI job that released to production (a deployment): the step that did.</summary>
+    public string? ReleaseStep { get; init; }
+
     private static readonly string[] ProductionNames = ["production", "prod", "prd", "live"];
     private static readonly string[] DeployedBranchNames = ["main", "master", "trunk", "production", "prod", "stable", "live"];
     private static readonly string[] DeployedBranchPrefixes = ["release", "hotfix", "prod"];
@@ -448,8 +452,18 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             Environment = EnvironmentOf(ev, data, metadata),
             Branch = BranchOf(data),
             Sha = (Text(data, "sha") ?? Text(data, "head_sha") ?? Text(data, "commit_sha"))?.Trim().ToLowerInvariant(),
+            ReleaseStep = ev.Source == EventSource.Ci ? ReleaseStepOf(data) : null,
         };
     }
+
+    /// <summary>Whether a successful CI job's step (or job, or stage) released something to production: such a job is a deployment.</summary>
+    public static bool ReleasesToProduction(JsonDocument? data) => ReleaseStepOf(data) is not null;
+
+    private static string? ReleaseStepOf(JsonDocument? data) =>
+        ReleaseSteps.FirstRelease(Text(data, "step"), Text(data, "job"), Text(data, "stage"))
+        ?? (Text(data, "environment") is { } environment && IsProduction(environment)
+            ? $"job {Text(data, "job") ?? "unnamed"}, environment {environment}"
+            : null);
 
     private static EventKind Classify(Event ev, JsonDocument? data)
     {
@@ -461,6 +475,7 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             EventSource.Git => EventKind.Commit,
             EventSource.Ci when type.Contains("deploy", StringComparison.Ordinal) => EventKind.Deployment,
             EventSource.Ci when type.Contains("fail", StringComparison.Ordinal) || conclusion is "failure" or "failed" or "timed_out" => EventKind.CiFailure,
+            EventSource.Ci when conclusion is "success" or "succeeded" or "passed" && ReleasesToProduction(data) => EventKind.Deployment,
             EventSource.Logs when type.Contains("spike", StringComparison.Ordinal) || type.Contains("error", StringComparison.Ordinal) => EventKind.ErrorSpike,
             EventSource.Metrics when type.Contains("anomal", StringComparison.Ordinal) || type.Contains("alert", StringComparison.Ordinal) || type.Contains("threshold", StringComparison.Ordinal) => EventKind.MetricAnomaly,
             EventSource.Traces when type.Contains("error", StringComparison.Ordinal) || type.Contains("slow", StringComparison.Ordinal) || type.Contains("latency", StringComparison.Ordinal) => EventKind.TraceProblem,

@@ -143,6 +143,42 @@ public sealed class WebhookTests(ConnectorSiloFixture silo) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ASuccessfulJobThatReleasesToProductionIsKeptWithItsReleaseStep()
+    {
+        // The example's failed job, turned into a successful one; only the step names differ below.
+        JsonObject Success(string? releaseStep)
+        {
+            var job = Payloads.GitHub("workflow_job").First(p => (string?)p["workflow_job"]!["conclusion"] == "failure").DeepClone().AsObject();
+            var run = job["workflow_job"]!.AsObject();
+            run["id"] = 700_000_000 + Random.Shared.Next(1_000_000);
+            run["conclusion"] = "success";
+            var steps = run["steps"]!.AsArray();
+            foreach (var step in steps)
+            {
+                step!["conclusion"] = "success";
+            }
+            if (releaseStep is not null)
+            {
+                steps[^1]!["name"] = releaseStep;
+            }
+            return job;
+        }
+        var release = Payloads.Compact(Success("helm upgrade --install web charts/web --namespace production"));
+        var build = Payloads.Compact(Success(null));
+
+        // The receiver without keep_successes: the release is kept, the plain success is not.
+        var (keptStatus, kept, _) = await PostGitHubAsync(Http, "/api/receivers/github", "workflow_job", release, Sign(release));
+        var (ignoredStatus, ignored, _) = await PostGitHubAsync(Http, "/api/receivers/github", "workflow_job", build, Sign(build));
+
+        Assert.Equal(HttpStatusCode.OK, keptStatus);
+        var stored = await GitConnectorTests.EventAsync(Http, Guid.Parse((string)kept!["events"]![0]!["id"]!));
+        Assert.Equal(("ci_success", "info", "helm upgrade --install web charts/web --namespace production", "success"),
+            ((string?)stored!["event_type"], (string?)stored["severity"], (string?)stored["data"]!["step"], (string?)stored["data"]!["conclusion"]));
+        Assert.Equal(HttpStatusCode.Accepted, ignoredStatus);
+        Assert.Equal("ignored", (string?)ignored!["status"]);
+    }
+
+    [Fact]
     public async Task AFailedCheckRunIsACiFailureAndSuccessesAreKeptOnlyWhenAskedFor()
     {
         var check = Payloads.GitHub("check_run").First(p => (string?)p["check_run"]!["conclusion"] == "failure");
@@ -216,6 +252,34 @@ public sealed class WebhookTests(ConnectorSiloFixture silo) : IAsyncLifetime
         Assert.Equal(broken, (string?)JsonNode.Parse((string)entry["payload"]!)!["body"]);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, retryStatus);
         Assert.Equal("payload", (string?)retry!["field"]);
+    }
+
+    [Fact]
+    public async Task AGitLabPipelineThatDeployedToProductionIsKeptAndNamesItsDeployJob()
+    {
+        string Pipeline(bool deployed)
+        {
+            var pipeline = JsonNode.Parse(Payloads.GitLab("pipeline_failed"))!.AsObject();
+            pipeline["object_attributes"]!["id"] = 600_000 + Random.Shared.Next(100_000);
+            pipeline["object_attributes"]!["status"] = "success";
+            foreach (var build in pipeline["builds"]!.AsArray())
+            {
+                // The fixture's "production" job (stage deploy, environment production) ran or was skipped.
+                build!["status"] = (string?)build["name"] == "production" && !deployed ? "skipped" : "success";
+            }
+            return pipeline.ToJsonString();
+        }
+
+        var (deployedStatus, deployed) = await PostGitLabAsync(Http, "Pipeline Hook", Pipeline(deployed: true), ConnectorSiloFixture.GitLabToken);
+        var (builtStatus, built) = await PostGitLabAsync(Http, "Pipeline Hook", Pipeline(deployed: false), ConnectorSiloFixture.GitLabToken);
+
+        Assert.Equal(HttpStatusCode.OK, deployedStatus);
+        var stored = await GitConnectorTests.EventAsync(Http, Guid.Parse((string)deployed!["events"]![0]!["id"]!));
+        var data = stored!["data"]!;
+        Assert.Equal(("ci_success", "production", "deploy", "production"),
+            ((string?)stored["event_type"], (string?)data["job"], (string?)data["stage"], (string?)data["environment"]));
+        // keep_successes is off for this receiver: a pipeline that only built and tested is not kept.
+        Assert.Equal((HttpStatusCode.Accepted, "ignored"), (builtStatus, (string?)built!["status"]));
     }
 
     [Fact]

@@ -89,6 +89,36 @@ public sealed class LinkScorerTests
     }
 
     [Fact]
+    public void ASuccessfulCiJobThatReleasesToProductionIsADeployment()
+    {
+        static Event Job(string step, string conclusion = "success") => Ev(EventSource.Ci, conclusion == "success" ? "ci_success" : "ci_failure", Detected.AddMinutes(-20),
+            $$"""{"provider":"github_actions","repository":"shop/checkout","workflow":"checkout CI","job":"release","step":"{{step}}","conclusion":"{{conclusion}}","sha":"abc","branch":"main"}""");
+
+        foreach (var step in new[] { "helm upgrade checkout charts/checkout", "terraform apply -auto-approve tfplan", "kubectl rollout restart deploy/checkout", "flagd-sync push --env production", "argocd app sync checkout" })
+        {
+            var facts = EventFacts.From(Job(step), Catalog);
+            Assert.Equal(EventKind.Deployment, facts.Kind);
+            Assert.Equal(step, facts.ReleaseStep);
+            var a = Scorer.Assess(Incident(), Job(step), Catalog);
+            Assert.Equal(LinkDecision.Link, a.Decision);
+            Assert.Equal($"A CI job releasing to production ({step}) 20 min before detection.", Strategy(a, LinkScorer.Evidence).Reason);
+        }
+        // Builds, tests, plans and releases elsewhere change nothing in production.
+        foreach (var step in new[] { "dotnet publish -c Release", "terraform plan -out tfplan", "terraform validate", "helm lint charts/*", "flagd-sync push --env staging", "docker build -t $IMAGE ." })
+        {
+            Assert.Equal(EventKind.Other, EventFacts.From(Job(step), Catalog).Kind);
+        }
+        // A job that deployed to the production environment (GitLab's environment of a job) is one too.
+        var environment = Ev(EventSource.Ci, "ci_success", Detected.AddMinutes(-20),
+            """{"provider":"gitlab_ci","repository":"shop/checkout","workflow":"checkout CI","job":"production","stage":"deploy","environment":"production","conclusion":"success"}""");
+        Assert.Equal(EventKind.Deployment, EventFacts.From(environment, Catalog).Kind);
+        Assert.Equal("A CI job releasing to production (job production, environment production) 20 min before detection.",
+            Strategy(Scorer.Assess(Incident(), environment, Catalog), LinkScorer.Evidence).Reason);
+        // A release job that failed is a failed CI run, as before.
+        Assert.Equal(EventKind.CiFailure, EventFacts.From(Job("helm upgrade checkout charts/checkout", "failure"), Catalog).Kind);
+    }
+
+    [Fact]
     public void ACommitIsMatchedThroughItsChangedPaths()
     {
         var inside = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddMinutes(-40),

@@ -15,6 +15,9 @@ public sealed record CiResult
     public string? Job { get; init; }
     public string? Step { get; init; }
     public string? Stage { get; init; }
+
+    /// <summary>The environment the run deployed to, when the provider says (GitLab's <c>environment</c> of a job).</summary>
+    public string? Environment { get; init; }
     public required string Conclusion { get; init; }
     public string? Sha { get; init; }
     public string? Branch { get; init; }
@@ -40,11 +43,20 @@ public static class CiDrafts
 
     public static bool IsSuccess(string? conclusion) => conclusion is "success";
 
-    /// <summary>The event for a finished run, or null when its conclusion is not kept (cancelled, skipped, neutral, or a success not asked for).</summary>
+    /// <summary>A successful run or job that released to production (<see cref="ReleaseSteps"/>): a deployment, kept whatever <c>keep_successes</c> says.</summary>
+    public static bool IsRelease(CiResult result) =>
+        IsSuccess(result.Conclusion)
+        && (ReleaseSteps.FirstRelease(result.Step, result.Job, result.Stage) is not null
+            || (result.Environment is { } environment && Linking.EventFacts.IsProduction(environment)));
+
+    /// <summary>
+    /// The event for a finished run, or null when its conclusion is not kept (cancelled, skipped,
+    /// neutral, or a success not asked for that released nothing to production).
+    /// </summary>
     public static EventDraft? Draft(CiResult result, bool keepSuccesses, string via, Provenance provenance)
     {
         var failed = IsFailure(result.Conclusion);
-        if (!failed && !(keepSuccesses && IsSuccess(result.Conclusion)))
+        if (!failed && !(IsSuccess(result.Conclusion) && (keepSuccesses || IsRelease(result))))
         {
             return null;
         }
@@ -64,6 +76,10 @@ public static class CiDrafts
         if (result.Stage is not null)
         {
             data["stage"] = result.Stage;
+        }
+        if (result.Environment is not null)
+        {
+            data["environment"] = result.Environment;
         }
         if (result.JobId is not null)
         {

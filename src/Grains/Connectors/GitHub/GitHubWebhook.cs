@@ -205,7 +205,9 @@ public static class GitHubWebhook
             JobId = r.Run.Str("id"),
             Workflow = r.Run.Str("workflow_name"),
             Job = r.Run.Str("name"),
-            Step = r.Run.Items("steps").FirstOrDefault(s => CiDrafts.IsFailure(s.Str("conclusion"))) is { ValueKind: JsonValueKind.Object } step
+            // A failed job names its failed step; a successful one the step that released to production, if any.
+            Step = r.Run.Items("steps").FirstOrDefault(s => CiDrafts.IsFailure(s.Str("conclusion"))
+                    || (CiDrafts.IsSuccess(r.Conclusion) && ReleaseSteps.IsRelease(s.Str("name")))) is { ValueKind: JsonValueKind.Object } step
                 ? step.Str("name") : null,
             Conclusion = r.Conclusion,
             Sha = r.Run.Str("head_sha"),

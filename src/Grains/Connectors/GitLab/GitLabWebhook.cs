@@ -124,6 +124,17 @@ public static class GitLabWebhook
             .ThenBy(b => b.Time("finished_at") ?? DateTimeOffset.MaxValue)
             .Select(b => (JsonElement?)b)
             .FirstOrDefault();
+        // A successful pipeline names the job that released to production, if one did: a job that
+        // started a production environment, or whose name or stage says it releases.
+        var releaseJob = CiDrafts.IsSuccess(status)
+            ? root.Items("builds")
+                .Where(b => b.Str("status") == "success"
+                    && (DeployedEnvironment(b) is { } environment && Linking.EventFacts.IsProduction(environment)
+                        || ReleaseSteps.FirstRelease(b.Str("name"), b.Str("stage")) is not null))
+                .Select(b => (JsonElement?)b)
+                .FirstOrDefault()
+            : null;
+        var named = failedJob ?? releaseJob;
         var webUrl = root.Str("project", "web_url");
         var result = new CiResult
         {
@@ -131,8 +142,9 @@ public static class GitLabWebhook
             Repository = repository,
             RunId = id,
             Workflow = p.Str("name") ?? repository,
-            Job = failedJob?.Str("name"),
-            Stage = failedJob?.Str("stage"),
+            Job = named?.Str("name"),
+            Stage = named?.Str("stage"),
+            Environment = named is { } n ? DeployedEnvironment(n) : null,
             Conclusion = status,
             Sha = p.Str("sha"),
             Branch = p.Bool("tag") ? null : p.Str("ref"),
@@ -171,6 +183,7 @@ public static class GitLabWebhook
             Workflow = repository,
             Job = root.Str("build_name"),
             Stage = root.Str("build_stage"),
+            Environment = DeployedEnvironment(root),
             Conclusion = status,
             Sha = root.Str("sha") ?? root.Str("checkout_sha"),
             Branch = root.Bool("tag") ? null : root.Str("ref"),
@@ -193,6 +206,20 @@ public static class GitLabWebhook
         return draft is null
             ? ParsedDelivery.Ignore($"status '{result.Conclusion}' is not kept (keep_successes is off).")
             : new ParsedDelivery { Drafts = [draft] };
+    }
+
+    /// <summary>
+    /// The environment a job deploys to (its <c>environment</c>, when the action starts a deployment):
+    /// the tier when it is production, else the name. Null for jobs without one, and for stops and prepares.
+    /// </summary>
+    private static string? DeployedEnvironment(JsonElement job)
+    {
+        if (job.Get("environment") is not { ValueKind: JsonValueKind.Object } environment
+            || environment.Str("action") is { } action && action != "start")
+        {
+            return null;
+        }
+        return environment.Str("deployment_tier") == "production" ? "production" : environment.Str("name");
     }
 
     /// <summary><c>http://gitlab.example.com/group/project</c> → <c>group/project</c>.</summary>
