@@ -85,7 +85,9 @@ public static class PostgresBaseline
         "CREATE INDEX bench_investigations_component ON bench_investigations (component, created_at DESC, id)",
         "CREATE INDEX bench_investigations_detected ON bench_investigations (detected_at DESC, id)",
         "CREATE INDEX bench_investigations_resolved ON bench_investigations (resolved_at)",
-        "ANALYZE bench_investigations",
+        // A vacuum now, not autovacuum later: it sets hint bits and the visibility map (index-only
+        // scans) before the queries, instead of running beside them.
+        "VACUUM (ANALYZE) bench_investigations",
     ];
 
     private static readonly string[] EventIndexes =
@@ -96,7 +98,7 @@ public static class PostgresBaseline
         "CREATE INDEX bench_events_component ON bench_events (component, \"timestamp\" DESC, id)",
         "CREATE INDEX bench_events_source ON bench_events (source, \"timestamp\" DESC, id)",
         "CREATE INDEX bench_events_severity ON bench_events (severity, \"timestamp\" DESC, id)",
-        "ANALYZE bench_events",
+        "VACUUM (ANALYZE) bench_events",
     ];
 
     /// <summary>Builds both tables and their indexes, the two kinds side by side on two connections.</summary>
