@@ -50,11 +50,14 @@ public sealed class LinkScorerTests
 
     private static StrategyScore Strategy(LinkAssessment a, string name) => a.Strategies.Single(s => s.Strategy == name);
 
+    /// <summary>A production deployment of checkout-api (the incident's component), <paramref name="minutes"/> from detection.</summary>
+    private static Event CheckoutDeployment(int minutes, params string[] tags) =>
+        Ev(EventSource.Git, "deployment", Detected.AddMinutes(minutes), """{"repository":"shop/checkout","environment":"production"}""", tags);
+
     [Fact]
     public void ADeploymentOfTheAffectedComponentJustBeforeDetectionIsLinked()
     {
-        var a = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-14),
-            """{"repository":"shop/checkout","environment":"production"}""", "deploy"), Catalog);
+        var a = Scorer.Assess(Incident(), CheckoutDeployment(-14, "deploy"), Catalog);
         Assert.Equal(LinkDecision.Link, a.Decision);
         Assert.Equal(1, Strategy(a, LinkScorer.ComponentStrategy).Score);
         Assert.Contains("checkout-api, the affected component", Strategy(a, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
@@ -68,8 +71,7 @@ public sealed class LinkScorerTests
     public void AChangeDeployedAfterTheImpactBeganCannotHaveCausedIt()
     {
         // The incident's impact began 10 min before detection.
-        var deployment = Scorer.Assess(Incident(), Ev(EventSource.Git, "deployment", Detected.AddMinutes(-6),
-            """{"repository":"shop/checkout","environment":"production"}"""), Catalog);
+        var deployment = Scorer.Assess(Incident(), CheckoutDeployment(-6), Catalog);
         // Still the affected component's, inside the impact: a suggestion (a rollback or hotfix is part of the story), not a cause.
         Assert.Equal(LinkDecision.Suggest, deployment.Decision);
         Assert.Equal(0.2, Strategy(deployment, LinkScorer.Evidence).Score);
@@ -82,8 +84,7 @@ public sealed class LinkScorerTests
 
         // Without a start of impact, detection is the line: the same deployment is the prime suspect.
         var noStart = Incident() with { StartedAt = null };
-        var suspect = Scorer.Assess(noStart, Ev(EventSource.Git, "deployment", Detected.AddMinutes(-6),
-            """{"repository":"shop/checkout","environment":"production"}"""), Catalog);
+        var suspect = Scorer.Assess(noStart, CheckoutDeployment(-6), Catalog);
         Assert.Equal(LinkDecision.Link, suspect.Decision);
         Assert.Equal(1, Strategy(suspect, LinkScorer.Evidence).Score);
     }
