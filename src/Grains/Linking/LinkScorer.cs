@@ -447,40 +447,37 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             AddComponent(catalog.Resolve(tag), $"tagged {tag}");
         }
 
-        return new EventFacts(Classify(ev, data), components, services, paths, pipeline)
+        var (kind, release) = Classify(ev, data);
+        return new EventFacts(kind, components, services, paths, pipeline)
         {
             Environment = EnvironmentOf(ev, data, metadata),
             Branch = BranchOf(data),
             Sha = (Text(data, "sha") ?? Text(data, "head_sha") ?? Text(data, "commit_sha"))?.Trim().ToLowerInvariant(),
-            ReleaseStep = ev.Source == EventSource.Ci ? ReleaseStepOf(data) : null,
+            ReleaseStep = release,
         };
     }
 
-    /// <summary>Whether a successful CI job's step (or job, or stage) released something to production: such a job is a deployment.</summary>
-    public static bool ReleasesToProduction(JsonDocument? data) => ReleaseStepOf(data) is not null;
-
-    private static string? ReleaseStepOf(JsonDocument? data) =>
-        ReleaseSteps.FirstRelease(Text(data, "step"), Text(data, "job"), Text(data, "stage"))
-        ?? (Text(data, "environment") is { } environment && IsProduction(environment)
-            ? $"job {Text(data, "job") ?? "unnamed"}, environment {environment}"
-            : null);
-
-    private static EventKind Classify(Event ev, JsonDocument? data)
+    /// <summary>The event's kind, and for a successful CI run that released to production (a deployment) what released.</summary>
+    private static (EventKind Kind, string? Release) Classify(Event ev, JsonDocument? data)
     {
         var type = ev.EventType.ToLowerInvariant();
         var conclusion = (Text(data, "conclusion") ?? Text(data, "status") ?? "").ToLowerInvariant();
-        return ev.Source switch
+        if (ev.Source == EventSource.Ci && conclusion is "success" or "succeeded" or "passed" && !type.Contains("fail", StringComparison.Ordinal)
+            && ReleaseSteps.Describe(Text(data, "step"), Text(data, "job"), Text(data, "stage"), Text(data, "environment")) is { } release)
+        {
+            return (EventKind.Deployment, release);
+        }
+        return (ev.Source switch
         {
             EventSource.Git when type.Contains("deploy", StringComparison.Ordinal) => EventKind.Deployment,
             EventSource.Git => EventKind.Commit,
             EventSource.Ci when type.Contains("deploy", StringComparison.Ordinal) => EventKind.Deployment,
             EventSource.Ci when type.Contains("fail", StringComparison.Ordinal) || conclusion is "failure" or "failed" or "timed_out" => EventKind.CiFailure,
-            EventSource.Ci when conclusion is "success" or "succeeded" or "passed" && ReleasesToProduction(data) => EventKind.Deployment,
             EventSource.Logs when type.Contains("spike", StringComparison.Ordinal) || type.Contains("error", StringComparison.Ordinal) => EventKind.ErrorSpike,
             EventSource.Metrics when type.Contains("anomal", StringComparison.Ordinal) || type.Contains("alert", StringComparison.Ordinal) || type.Contains("threshold", StringComparison.Ordinal) => EventKind.MetricAnomaly,
             EventSource.Traces when type.Contains("error", StringComparison.Ordinal) || type.Contains("slow", StringComparison.Ordinal) || type.Contains("latency", StringComparison.Ordinal) => EventKind.TraceProblem,
             _ => EventKind.Other,
-        };
+        }, null);
     }
 
     /// <summary>Keys whose value names a component or service, at the top of data/metadata or in labels, attributes, resource.</summary>

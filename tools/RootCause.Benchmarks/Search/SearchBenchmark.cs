@@ -104,20 +104,11 @@ public static class SearchBenchmark
 
             // The bulk-loaded and tailed silo tables would be vacuumed by autovacuum in the middle of
             // the queries: done now, with a checkpoint, so neither runs beside the measurements.
-            await using (var vacuum = dataSource.CreateCommand("VACUUM (ANALYZE) orleans_storage"))
+            foreach (var sql in new[] { "VACUUM (ANALYZE) orleans_storage", "VACUUM (ANALYZE) grain_changes", "CHECKPOINT" })
             {
-                vacuum.CommandTimeout = 0;
-                await vacuum.ExecuteNonQueryAsync();
-            }
-            await using (var vacuum = dataSource.CreateCommand("VACUUM (ANALYZE) grain_changes"))
-            {
-                vacuum.CommandTimeout = 0;
-                await vacuum.ExecuteNonQueryAsync();
-            }
-            await using (var checkpoint = dataSource.CreateCommand("CHECKPOINT"))
-            {
-                checkpoint.CommandTimeout = 0;
-                await checkpoint.ExecuteNonQueryAsync();
+                await using var command = dataSource.CreateCommand(sql);
+                command.CommandTimeout = 0;
+                await command.ExecuteNonQueryAsync();
             }
             Progress("vacuumed the silo's tables and checkpointed");
             report.Rows = await MeasureAsync(dataset, options, silo, index, dataSource);

@@ -45,9 +45,7 @@ public static class CiDrafts
 
     /// <summary>A successful run or job that released to production (<see cref="ReleaseSteps"/>): a deployment, kept whatever <c>keep_successes</c> says.</summary>
     public static bool IsRelease(CiResult result) =>
-        IsSuccess(result.Conclusion)
-        && (ReleaseSteps.FirstRelease(result.Step, result.Job, result.Stage) is not null
-            || (result.Environment is { } environment && Linking.EventFacts.IsProduction(environment)));
+        IsSuccess(result.Conclusion) && ReleaseSteps.Describe(result.Step, result.Job, result.Stage, result.Environment) is not null;
 
     /// <summary>
     /// The event for a finished run, or null when its conclusion is not kept (cancelled, skipped,

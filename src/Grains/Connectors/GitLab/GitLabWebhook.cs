@@ -128,9 +128,7 @@ public static class GitLabWebhook
         // started a production environment, or whose name or stage says it releases.
         var releaseJob = CiDrafts.IsSuccess(status)
             ? root.Items("builds")
-                .Where(b => b.Str("status") == "success"
-                    && (DeployedEnvironment(b) is { } environment && Linking.EventFacts.IsProduction(environment)
-                        || ReleaseSteps.FirstRelease(b.Str("name"), b.Str("stage")) is not null))
+                .Where(b => b.Str("status") == "success" && ReleaseSteps.Describe(null, b.Str("name"), b.Str("stage"), DeployedEnvironment(b)) is not null)
                 .Select(b => (JsonElement?)b)
                 .FirstOrDefault()
             : null;
