@@ -93,6 +93,13 @@ public sealed record LinkerOptions
     /// unevaluated until it is handed off by other means.
     /// </summary>
     [Id(14)] public bool Sweep { get; init; } = true;
+
+    /// <summary>
+    /// How soon after a change reached production a symptom of the component it changed still
+    /// corroborates it (<c>Linker:CorroborationWindow</c>): a linked or suggested symptom of X in this
+    /// window makes the change of X count as part of the incident's neighbourhood.
+    /// </summary>
+    [Id(15)] public TimeSpan CorroborationWindow { get; init; } = TimeSpan.FromHours(3);
 }
 
 /// <summary>Scores investigation/event pairs on the silo that is asked (a stateless worker).</summary>

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace RootCause.Linking;
 
 /// <summary>The message the event stream carries: an ingested event's id and when its ingest was acknowledged.</summary>
@@ -64,4 +66,24 @@ public interface ILinkerSweepGrain : IGrainWithIntegerKey
 
     /// <summary>Hands off again every event parsed more than <paramref name="olderThan"/> ago that the linker has not evaluated; returns how many.</summary>
     Task<int> SweepAsync(TimeSpan olderThan);
+}
+
+/// <summary>
+/// The second look at changes for one investigation (keyed by its id): after a symptom of a
+/// component the investigation does not name was linked to it or suggested for it, the deployments
+/// of that component shortly before the symptom, and the commits they shipped, are scored again with
+/// the symptom as corroboration. See docs/architecture.md, "Corroboration".
+/// </summary>
+[Alias("rc.ICorroborationGrain")]
+public interface ICorroborationGrain : IGrainWithGuidKey
+{
+    /// <summary>
+    /// Reviews the changes of <paramref name="component"/> in the corroboration window before
+    /// <paramref name="symptomAt"/>. One-way: the linker does not wait for it (best effort, see the docs).
+    /// </summary>
+    [OneWay]
+    Task ReviewAsync(string component, DateTimeOffset symptomAt);
+
+    /// <summary>Reviews done since activation (for tests and diagnostics).</summary>
+    Task<long> GetReviewsAsync();
 }

@@ -69,6 +69,15 @@ public sealed class InvestigationRegistry(
         }
     }
 
+    /// <summary>An investigation held for scoring new events, by id (null when it is not: deleted, or no longer open or recent).</summary>
+    public Investigation? Find(Guid id)
+    {
+        lock (_gate)
+        {
+            return _linkable.GetValueOrDefault(id);
+        }
+    }
+
     /// <summary>
     /// Waits until every investigation change committed before this call is in the registry. The
     /// target is the xmax of the snapshot of the first feed read that starts after the call (every

@@ -19,14 +19,26 @@ public sealed class LinkScorer(LinkerOptions options)
     public const string Tags = "tags";
     public const string Evidence = "source_evidence";
 
+    public LinkerOptions Options => options;
+
     public LinkAssessment Assess(Investigation investigation, Event ev, ServiceCatalog catalog) =>
         Assess(investigation, ev, EventFacts.From(ev, catalog), catalog);
 
     /// <summary>The same, with the event's facts read once for scoring it against many investigations.</summary>
-    public LinkAssessment Assess(Investigation investigation, Event ev, EventFacts facts, ServiceCatalog catalog)
+    /// <remarks>
+    /// <paramref name="corroboration"/>: the investigation's linked or suggested symptoms of the
+    /// components a change touched (<see cref="Corroboration"/>); a change followed by its own
+    /// component's symptoms counts as close to the incident.
+    /// </remarks>
+    public LinkAssessment Assess(Investigation investigation, Event ev, EventFacts facts, ServiceCatalog catalog, IReadOnlyList<Corroborator>? corroboration = null)
     {
         var time = ScoreTime(investigation, ev, facts.IsChange);
         var component = ScoreComponent(investigation, facts, catalog, DuringImpact(investigation, ev, facts));
+        if (facts.IsChange && component.Score < CorroboratedScore && corroboration is { Count: > 0 }
+            && Corroborated(investigation, ev, facts, corroboration) is { } corroborated)
+        {
+            component = corroborated;
+        }
         var tags = ScoreTags(investigation, ev);
         var evidence = ScoreEvidence(investigation, ev, facts, component.Score);
         var symptom = facts.IsSymptom;
@@ -202,6 +214,37 @@ public sealed class LinkScorer(LinkerOptions options)
             best = Score(ComponentStrategy, 0.5, $"The event belongs to the affected service {service}.");
         }
         return best;
+    }
+
+    /// <summary>The component score of a change whose component's own symptoms followed it inside the incident.</summary>
+    private const double CorroboratedScore = 0.9;
+
+    /// <summary>
+    /// The component strategy of a change that a symptom of the same component, linked to or
+    /// suggested for this investigation and beginning inside the impact (at or after its start),
+    /// followed within the corroboration window: the earliest such symptom names the reason. Null
+    /// when none did. A symptom before the impact began is a precursor at best, noise at worst.
+    /// </summary>
+    private StrategyScore? Corroborated(Investigation investigation, Event ev, EventFacts facts, IReadOnlyList<Corroborator> corroboration)
+    {
+        if (Corroboration.InEffectSince(ev, facts) is not { } since)
+        {
+            return null;
+        }
+        var detected = investigation.DetectedAt;
+        var impact = investigation.StartedAt is { } started && started <= detected ? started : detected;
+        var first = corroboration
+            .Where(c => c.At > since && c.At >= impact && c.At - since <= options.CorroborationWindow && facts.Components.Any(f => f.Name == c.Component))
+            .OrderBy(c => c.At).ThenBy(c => c.Status).ThenBy(c => c.EventId)
+            .FirstOrDefault();
+        if (first is null)
+        {
+            return null;
+        }
+        var via = facts.Components.First(f => f.Name == first.Component).Via;
+        var relation = first.Status == EventLinkStatus.Linked ? "linked to" : "suggested for";
+        return Score(ComponentStrategy, CorroboratedScore,
+            $"The event concerns {first.Component} ({via}), and {first.Component}'s own {first.What} began {Span(first.At - since)} after this change reached production; that {first.What} is {relation} this investigation.");
     }
 
     // ----- tags -----

@@ -30,11 +30,14 @@ public sealed class LinkScoringGrain(LinkerOptions options, IServiceProvider ser
             _catalog = new ServiceCatalog(snapshot);
         }
         var facts = EventFacts.From(ev, _catalog);
-        // As the linker does: a commit's deployment comes from the stored events, when this silo has an index.
+        IReadOnlyList<Corroborator>? corroboration = null;
+        // As the linker does: a commit's deployment, and the symptoms that corroborate a change, come
+        // from the stored events, when this silo has an index.
         if (services.GetService(typeof(RootCause.Search.ISearchIndex)) is RootCause.Search.ISearchIndex index)
         {
             facts = DeploymentLookup.WithDeployment(facts, index, _catalog);
+            corroboration = Corroboration.ForChange(ev, facts, index, _catalog, options.CorroborationWindow).GetValueOrDefault(investigationId);
         }
-        return _scorer.Assess(investigation, ev, facts, _catalog);
+        return _scorer.Assess(investigation, ev, facts, _catalog, corroboration);
     }
 }

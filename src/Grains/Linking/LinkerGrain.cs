@@ -64,23 +64,30 @@ public sealed class LinkerGrain(
         var catalog = await CatalogAsync();
         var facts = EventFacts.From(ev, catalog);
         var deploysCommit = facts.Kind == EventKind.Deployment && facts.Sha is not null;
-        if ((facts.Kind == EventKind.Commit && facts.Sha is not null) || deploysCommit)
+        IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>>? corroboration = null;
+        if ((facts.Kind == EventKind.Commit && facts.Sha is not null) || facts.Kind == EventKind.Deployment)
         {
-            // A commit and its deployment meet in the search index: each waits until the index shows
-            // everything committed before it is handled, so whichever comes second sees the first.
+            // A commit and its deployment meet in the search index, and so do a change and the
+            // symptoms that corroborate it: each waits until the index shows everything committed
+            // before it is handled, so whichever comes second sees the first.
             var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
             if (!await index.WaitForHorizonAsync(target, IndexWait))
             {
                 throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; event {ev.Id} is linked again later.");
             }
             facts = DeploymentLookup.WithDeployment(facts, index, catalog);
+            corroboration = Corroboration.ForChange(ev, facts, index, catalog, options.CorroborationWindow);
         }
-        var assessments = Assess(ev, facts, catalog, out var candidates);
+        var assessments = Assess(ev, facts, catalog, corroboration, out var candidates);
         var applied = await eventGrain.ApplyAssessmentsAsync(assessments, markChecked: true);
         await CompleteInvestigationSidesAsync(GrainFactory, ev, assessments, applied);
         if (deploysCommit)
         {
             await ReassessDeployedCommitsAsync(facts.Sha!, catalog);
+        }
+        if (facts.IsSymptom)
+        {
+            await RequestReviewsAsync(ev, facts, catalog, assessments, candidates);
         }
 
         _events++;
@@ -105,14 +112,27 @@ public sealed class LinkerGrain(
         }
     }
 
-    /// <summary>The link and suggest assessments of an event against the registry's candidates (and of pairs it holds a record for).</summary>
-    private List<LinkAssessment> Assess(Event ev, EventFacts facts, ServiceCatalog catalog, out IReadOnlyList<Investigation> candidates)
+    /// <summary>
+    /// The link and suggest assessments of an event against the registry's candidates, and against
+    /// the investigations whose symptoms corroborate it (and of pairs it holds a record for).
+    /// </summary>
+    private List<LinkAssessment> Assess(Event ev, EventFacts facts, ServiceCatalog catalog,
+        IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>>? corroboration, out IReadOnlyList<Investigation> candidates)
     {
         candidates = ev.DeletedAt is null ? registry.CandidatesFor(facts, ev.Tags, catalog) : [];
+        if (ev.DeletedAt is null && corroboration is { Count: > 0 })
+        {
+            var known = candidates.Select(c => c.Id).ToHashSet();
+            var more = corroboration.Keys.Where(id => !known.Contains(id)).Select(registry.Find).OfType<Investigation>().ToList();
+            if (more.Count > 0)
+            {
+                candidates = [.. candidates, .. more];
+            }
+        }
         var assessments = new List<LinkAssessment>();
         foreach (var investigation in candidates)
         {
-            var assessment = _scorer.Assess(investigation, ev, facts, catalog);
+            var assessment = _scorer.Assess(investigation, ev, facts, catalog, corroboration?.GetValueOrDefault(investigation.Id));
             // Pairs that score nothing are not stored, unless the event holds a link record to drop.
             if (assessment.Decision != LinkDecision.None || ev.Links.Any(l => l.InvestigationId == investigation.Id))
             {
@@ -143,12 +163,33 @@ public sealed class LinkerGrain(
                 continue;
             }
             facts = DeploymentLookup.WithDeployment(facts, index, catalog);
-            var assessments = Assess(commit, facts, catalog, out _);
+            var assessments = Assess(commit, facts, catalog, Corroboration.ForChange(commit, facts, index, catalog, options.CorroborationWindow), out _);
             var applied = await GrainFactory.GetGrain<IEventGrain>(commit.Id).ApplyAssessmentsAsync(assessments, markChecked: false);
             await CompleteInvestigationSidesAsync(GrainFactory, commit, assessments, applied);
             foreach (var assessment in assessments)
             {
                 LogDecision(logger, metrics, "deployment", assessment);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A symptom linked to or suggested for an investigation that does not name its component may
+    /// corroborate a change of that component shortly before it: the investigation's corroboration
+    /// grain looks (one-way, so this partition does not wait for its index wait; a redelivery asks
+    /// again, and the grain skips a symptom it has already reviewed).
+    /// </summary>
+    private async Task RequestReviewsAsync(Event ev, EventFacts facts, ServiceCatalog catalog, List<LinkAssessment> assessments, IReadOnlyList<Investigation> candidates)
+    {
+        foreach (var assessment in assessments.Where(a => a.Decision != LinkDecision.None))
+        {
+            if (candidates.FirstOrDefault(c => c.Id == assessment.InvestigationId) is not { } investigation)
+            {
+                continue;
+            }
+            foreach (var component in Corroboration.CorroboratingComponents(facts, investigation, catalog))
+            {
+                await GrainFactory.GetGrain<ICorroborationGrain>(investigation.Id).ReviewAsync(component, ev.Timestamp);
             }
         }
     }

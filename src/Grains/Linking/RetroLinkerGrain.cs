@@ -60,20 +60,9 @@ public sealed class RetroLinkerGrain(
 
         var linked = 0;
         var suggested = 0;
-        await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (ev, _) =>
+        var symptoms = new System.Collections.Concurrent.ConcurrentBag<Corroborator>();
+        void Count(LinkAssessment assessment)
         {
-            var assessment = _scorer.Assess(investigation, ev, DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog), index, catalog), catalog);
-            var known = ev.Links.Any(l => l.InvestigationId == investigation.Id) || investigation.EventIds.Contains(ev.Id);
-            if (assessment.Decision == LinkDecision.None && !known)
-            {
-                return;
-            }
-            var eventGrain = GrainFactory.GetGrain<IEventGrain>(ev.Id);
-            var applied = await eventGrain.ApplyAssessmentsAsync([assessment], markChecked: false);
-            if (applied.Linked.Contains(investigation.Id) || investigation.EventIds.Contains(ev.Id))
-            {
-                await investigationGrain.SyncEventLinkAsync(ev.Id);
-            }
             LinkerGrain.LogDecision(logger, metrics, "retro", assessment);
             if (assessment.Decision == LinkDecision.Link)
             {
@@ -83,7 +72,45 @@ public sealed class RetroLinkerGrain(
             {
                 Interlocked.Increment(ref suggested);
             }
+        }
+        await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (ev, _) =>
+        {
+            var facts = DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog), index, catalog);
+            var assessment = _scorer.Assess(investigation, ev, facts, catalog);
+            if (assessment.Decision != LinkDecision.None)
+            {
+                foreach (var component in Corroboration.CorroboratingComponents(facts, investigation, catalog))
+                {
+                    symptoms.Add(new Corroborator(component, ev.Id, Corroboration.Describe(facts.Kind), ev.Timestamp,
+                        assessment.Decision == LinkDecision.Link ? EventLinkStatus.Linked : EventLinkStatus.Suggested));
+                }
+            }
+            if (await LinkWriter.ApplyAsync(GrainFactory, investigation, ev, assessment))
+            {
+                Count(assessment);
+            }
         });
+
+        // The second pass: the changes that the symptoms just decided corroborate (see Corroboration),
+        // scored again with them. Other symptoms this investigation holds were scored in the first pass too.
+        var corroborators = symptoms.ToList();
+        foreach (var group in corroborators.GroupBy(c => c.Component))
+        {
+            var first = group.Min(c => c.At);
+            var last = group.Max(c => c.At);
+            var changes = Corroboration.ChangesBefore([group.Key], last, index, catalog, options.CorroborationWindow + (last - first));
+            await Parallel.ForEachAsync(changes, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (change, _) =>
+            {
+                var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
+                var assessment = _scorer.Assess(investigation, change, facts, catalog, corroborators);
+                // Only where corroboration changes the score: the first pass stored the rest.
+                if (assessment.Confidence != _scorer.Assess(investigation, change, facts, catalog).Confidence
+                    && await LinkWriter.ApplyAsync(GrainFactory, investigation, change, assessment))
+                {
+                    Count(assessment);
+                }
+            });
+        }
         await investigationGrain.MarkRetroLinkedAsync(linkingKey);
         metrics.RetroRuns.Add(1);
         logger.LogInformation("Retro-linking of investigation {InvestigationId}: {Events} events scored, {Linked} linked, {Suggested} suggested",

@@ -371,4 +371,63 @@ public sealed class LinkScorerTests
         var only = Scorer.Assess(search, Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"service":"search-api"}"""), Catalog);
         Assert.Equal(1, Strategy(only, LinkScorer.ComponentStrategy).Score);
     }
+    /// <summary>A production deployment of search-api (no dependency of checkout-api), <paramref name="minutes"/> from detection.</summary>
+    private static Event SearchDeployment(int minutes) =>
+        Ev(EventSource.Git, "deployment", Detected.AddMinutes(minutes), """{"repository":"shop/search","component":"search-api","environment":"production","sha":"abc123"}""");
+
+    /// <summary>An error spike of search-api, as the investigation holds it.</summary>
+    private static (Event Spike, Corroborator[] Held) SearchSpike(Investigation incident, int minutes, EventLinkStatus status)
+    {
+        var spike = Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(minutes), """{"service":"search-api","count":300}""");
+        var link = new EventLink { InvestigationId = incident.Id, Status = status, Confidence = 0.7 };
+        var held = Corroboration.ForChange(SearchDeployment(-60), EventFacts.From(SearchDeployment(-60), Catalog), [spike with { Links = [link] }], Catalog, TimeSpan.FromHours(3));
+        return (spike, [.. held.GetValueOrDefault(incident.Id) ?? []]);
+    }
+
+    [Fact]
+    public void AChangeFollowedByItsComponentsOwnSymptomsInTheIncidentIsCorroborated()
+    {
+        var incident = Incident();
+        var deployment = SearchDeployment(-60);
+        var alone = Scorer.Assess(incident, deployment, Catalog);
+        Assert.Equal(LinkDecision.None, alone.Decision);
+        Assert.Equal(0, Strategy(alone, LinkScorer.ComponentStrategy).Score);
+
+        // search-api's own error spike began 52 min after the deployment and is suggested for the incident.
+        var (_, held) = SearchSpike(incident, -8, EventLinkStatus.Suggested);
+        Assert.Single(held);
+        var corroborated = Scorer.Assess(incident, deployment, EventFacts.From(deployment, Catalog), Catalog, held);
+        Assert.Equal(LinkDecision.Link, corroborated.Decision);
+        var component = Strategy(corroborated, LinkScorer.ComponentStrategy);
+        Assert.Equal(0.9, component.Score);
+        Assert.Contains("search-api's own error spike began 52 min after this change reached production; that error spike is suggested for this investigation", component.Reason, StringComparison.Ordinal);
+        // Related now, so its evidence counts in full.
+        Assert.Equal(1, Strategy(corroborated, LinkScorer.Evidence).Score);
+        Assert.Equal(Math.Round(corroborated.Strategies.Sum(s => s.Score * s.Weight), 4), corroborated.Confidence);
+    }
+
+    [Fact]
+    public void OnlySymptomsAfterTheChangeAndInsideTheWindowCorroborateIt()
+    {
+        var incident = Incident();
+        var deployment = SearchDeployment(-60);
+        var facts = EventFacts.From(deployment, Catalog);
+        var (_, before) = SearchSpike(incident, -61, EventLinkStatus.Linked);
+        Assert.Empty(before); // began before the deployment: the lookup does not offer it
+        var late = new Corroborator("search-api", Guid.NewGuid(), "error spike", deployment.Timestamp.AddHours(3).AddMinutes(1), EventLinkStatus.Linked);
+        var otherComponent = new Corroborator("payments-db", Guid.NewGuid(), "error spike", deployment.Timestamp.AddMinutes(5), EventLinkStatus.Linked);
+        var a = Scorer.Assess(incident, deployment, facts, Catalog, [late, otherComponent]);
+        Assert.Equal(LinkDecision.None, a.Decision);
+        Assert.DoesNotContain("reached production", Strategy(a, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+
+        // A commit counts from when it was deployed; one whose deployment is unknown is not corroborated.
+        var commit = Ev(EventSource.Git, "commit", Detected.AddDays(-1), """{"repository":"shop/search","sha":"abc123","branch":"main"}""");
+        var inTime = new Corroborator("search-api", Guid.NewGuid(), "error spike", Detected.AddMinutes(-8), EventLinkStatus.Linked);
+        var undeployed = Scorer.Assess(incident, commit, EventFacts.From(commit, Catalog), Catalog, [inTime]);
+        Assert.Equal(LinkDecision.None, undeployed.Decision);
+        var deployedFacts = DeploymentLookup.WithDeployment(EventFacts.From(commit, Catalog), [commit, deployment], Catalog);
+        var deployed = Scorer.Assess(incident, commit, deployedFacts, Catalog, [inTime]);
+        Assert.Equal(LinkDecision.Link, deployed.Decision);
+        Assert.Contains("after this change reached production", Strategy(deployed, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+    }
 }

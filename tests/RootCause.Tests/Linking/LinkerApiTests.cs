@@ -33,7 +33,7 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var components = new JsonArray();
             // Shared infrastructure: nobody lists it as a dependency.
             components.Add(JsonNode.Parse("""{"name":"shared-dns","service":"platform","aliases":["kube-dns"],"repositories":["acme/platform"],"path_prefixes":["k8s/dns/"],"shared":true}"""));
-            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6" })
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9" })
             {
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
@@ -305,5 +305,78 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
         var checkedSpike = await CheckedAsync(spike);
         Assert.Null(LinkTo(checkedSpike, web));
         Assert.Null(LinkTo(checkedSpike, api));
+    }
+    /// <summary>A production deployment of <paramref name="component"/> (no sha: it stands for itself).</summary>
+    private static Task<string> DeployAsync(HttpClient client, string component, DateTimeOffset at) =>
+        IngestAsync(client, "git", $"deploy:{component}:{Guid.NewGuid():N}", "deployment", at,
+            new JsonObject { ["component"] = component, ["environment"] = "production" }, severity: "info");
+
+    private static Task<string> SpikeAsync(HttpClient client, string component, DateTimeOffset at) =>
+        IngestAsync(client, "logs", $"spike:{component}:{Guid.NewGuid():N}", "error_spike", at, new JsonObject { ["service"] = component, ["count"] = 300 });
+
+    private static string ComponentReason(JsonNode ev, string investigationId) =>
+        LinkTo(ev, investigationId)!["strategies"]!.AsArray().Single(s => s!["strategy"]!.GetValue<string>() == "component")!["reason"]!.GetValue<string>();
+
+    private static bool Has(JsonNode? link, string status) => link?["status"]?.GetValue<string>() == status;
+
+    /// <summary>
+    /// p-db is two hops below p-web: alone, its deployment 10 min before the impact is only suggested
+    /// for a p-web incident. Once p-db's own error spike (suggested too) follows it inside the incident,
+    /// the deployment is linked, whichever of the two arrives first, and when the investigation is
+    /// opened after both. A p-db deployment 4 h before the spike is outside the corroboration window
+    /// and stays a suggestion.
+    /// </summary>
+    [Theory]
+    [InlineData("t7", "change first")]
+    [InlineData("t8", "symptom first")]
+    [InlineData("t9", "investigation last")]
+    public async Task AChangeFollowedByItsOwnComponentsSymptomsInTheIncidentIsLinked(string p, string order)
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var (detected, started) = (now.AddMinutes(-10), now.AddMinutes(-20));
+        string? web = null;
+        if (order != "investigation last")
+        {
+            web = await OpenAsync(A, $"{p}-web", detected, started);
+            await RetroLinkedAsync(web);
+        }
+        string deploy, old, spike;
+        if (order == "symptom first")
+        {
+            spike = await SpikeAsync(A, $"{p}-db", now.AddMinutes(-15));
+            await CheckedAsync(spike);
+            deploy = await DeployAsync(B, $"{p}-db", now.AddMinutes(-30));
+            old = await DeployAsync(B, $"{p}-db", now.AddMinutes(-255));
+        }
+        else
+        {
+            deploy = await DeployAsync(B, $"{p}-db", now.AddMinutes(-30));
+            old = await DeployAsync(B, $"{p}-db", now.AddMinutes(-255));
+            await CheckedAsync(deploy);
+            await CheckedAsync(old);
+            spike = await SpikeAsync(A, $"{p}-db", now.AddMinutes(-15));
+            await CheckedAsync(spike);
+        }
+        if (web is null)
+        {
+            web = await OpenAsync(A, $"{p}-web", detected, started);
+            await RetroLinkedAsync(web);
+        }
+
+        Assert.True(Has(LinkTo(await CheckedAsync(spike), web), "suggested"), order);
+        var linked = await LinkAsync(deploy, web, l => Has(l, "linked"));
+        Assert.Contains($"{p}-db's own error spike began 15 min after this change reached production; that error spike is suggested for this investigation",
+            ComponentReason(linked, web), StringComparison.Ordinal);
+        // The investigation's side follows the event's record.
+        await Eventually.ReturnsAsync(async () => (await A.GetJsonAsync($"/api/investigations/{web}")).Body!,
+            i => i["event_ids"]!.AsArray().Any(e => e!.GetValue<string>() == deploy), Settle);
+        // The explanation agrees with the stored link, on either silo once its index has caught up.
+        await Eventually.ReturnsAsync(async () => (await B.GetJsonAsync($"/api/investigations/{web}/explain?event_id={deploy}")).Body!,
+            e => e["confidence"]!.GetValue<double>() == LinkTo(linked, web)!["confidence"]!.GetValue<double>(), Settle);
+
+        var stale = await CheckedAsync(old);
+        Assert.True(Has(LinkTo(stale, web), "suggested"), order);
+        Assert.DoesNotContain("reached production", ComponentReason(stale, web), StringComparison.Ordinal);
     }
 }

@@ -530,6 +530,7 @@ public static class SearchBenchmark
         foreach (var row in rows)
         {
             var result = new RowResult(row.Name, row.Class, options.Queries);
+            var rowGc = GcMark.Now();
             // Query by query, the three sides in turn: noise from the neighbours falls on all three alike.
             for (var k = 0; k < row.Instances.Count; k++)
             {
@@ -538,13 +539,20 @@ public static class SearchBenchmark
 
                 long t0, t1, t2, t3, indexCount, pgCount;
                 long? httpCount;
+                GcMark g0, g1, g2;
+                long allocated;
                 try
                 {
+                    g0 = GcMark.Now();
+                    allocated = GC.GetAllocatedBytesForCurrentThread();
                     t0 = Stopwatch.GetTimestamp();
                     indexCount = query.Index(index);
                     t1 = Stopwatch.GetTimestamp();
+                    allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
+                    g1 = GcMark.Now();
                     httpCount = await HttpAsync(http, query.Url);
                     t2 = Stopwatch.GetTimestamp();
+                    g2 = GcMark.Now();
                     pgCount = await query.Postgres(connection);
                     t3 = Stopwatch.GetTimestamp();
                 }
@@ -562,6 +570,9 @@ public static class SearchBenchmark
                     result.Index.Add(t1 - t0);
                     result.Http.Add(t2 - t1);
                     result.Postgres.Add(t3 - t2);
+                    result.IndexDuringGc.Add(g1.Collections > g0.Collections);
+                    result.IndexAllocated.Add(allocated);
+                    result.HttpDuringGc.Add(g2.Collections > g1.Collections);
                 }
                 result.Compared++;
                 if (indexCount != pgCount || (httpCount is { } h && h != indexCount))
@@ -573,16 +584,34 @@ public static class SearchBenchmark
                 result.IndexMatches += indexCount;
                 result.PostgresMatches += pgCount;
             }
+            result.Gc = GcMark.Now() - rowGc;
             var i = LatencySummary.Of(result.Index);
             var w = LatencySummary.Of(result.Http);
             var p = LatencySummary.Of(result.Postgres);
             var first = result.FirstMismatch is { } m ? $"; first: {m}" : "";
             Progress(string.Create(CultureInfo.InvariantCulture,
                 $"{row.Name}: index {i.P50:F2}/{i.P99:F2} ms, HTTP {w.P50:F2}/{w.P99:F2} ms, PostgreSQL {p.P50:F2}/{p.P99:F2} ms; "
-                + $"{result.Mismatches} count mismatches and {result.Failures} failures of {result.Compared}; mean matches {result.IndexMatches / (double)result.Compared:F0}{first}"));
+                + $"{result.Mismatches} count mismatches and {result.Failures} failures of {result.Compared}; mean matches {result.IndexMatches / (double)result.Compared:F0}; "
+                + $"GCs {result.Gc.Gen0}/{result.Gc.Gen1}/{result.Gc.Gen2} pausing {result.Gc.Pause.TotalMilliseconds:F0} ms, in {result.IndexDuringGc.Count(x => x)} index calls (p99 without {LatencySummary.Of(RowResult.WithoutGc(result.Index, result.IndexDuringGc)).P99:F2} ms); "
+                + $"index call allocates {result.IndexAllocated.Order().ElementAtOrDefault(result.IndexAllocated.Count / 2) / 1024.0:F0} KiB (median); {LastEphemeralGc()}{first}"));
             results.Add(result);
         }
         return results;
+    }
+
+    /// <summary>What the last gen0/gen1 collection did: its pause, what it promoted, pinned and found.</summary>
+    private static string LastEphemeralGc()
+    {
+        var info = GC.GetGCMemoryInfo(GCKind.Ephemeral);
+        if (info.Index == 0)
+        {
+            return "no ephemeral GC yet";
+        }
+        var gen0 = info.GenerationInfo[0];
+        return string.Create(CultureInfo.InvariantCulture,
+            $"last ephemeral GC (gen{info.Generation}): pause {info.PauseDurations[0].TotalMilliseconds:F1} ms, promoted {info.PromotedBytes / 1e6:F1} MB, "
+            + $"{info.PinnedObjectsCount} pinned, gen0 {gen0.SizeBeforeBytes / 1e6:F0} → {gen0.SizeAfterBytes / 1e6:F0} MB, heap {info.HeapSizeBytes / 1e6:F0} MB, "
+            + $"{(info.Compacted ? "compacted" : "swept")}, time in GC {info.PauseTimePercentage:F1} %");
     }
 
     /// <summary>GETs a URL, reads the whole body; returns X-Total-Count when the endpoint sends one.</summary>
@@ -669,4 +698,30 @@ public sealed class RowResult(string name, QueryClass @class, int capacity)
     public long PostgresMatches { get; set; }
     public string? FirstMismatch { get; set; }
     public long IndexMatches { get; set; }
+
+    /// <summary>Per measured query: whether a garbage collection ran while the index call, or the HTTP request, was timed.</summary>
+    public List<bool> IndexDuringGc { get; } = new(capacity);
+    public List<bool> HttpDuringGc { get; } = new(capacity);
+
+    /// <summary>Per measured query: bytes the index call allocated (it runs on the calling thread).</summary>
+    public List<long> IndexAllocated { get; } = new(capacity);
+
+    /// <summary>Collections and pause time over the whole row, warm-up and PostgreSQL side included.</summary>
+    public GcMark Gc { get; set; }
+
+    /// <summary>The latencies of the queries during which no collection ran.</summary>
+    public static IEnumerable<long> WithoutGc(List<long> ticks, List<bool> duringGc) => ticks.Where((_, k) => !duringGc[k]);
+}
+
+/// <summary>
+/// The process's garbage collections so far (by generation) and their total pause: read before and
+/// after each timed call, it tells whether a collection ran inside it.
+/// </summary>
+public readonly record struct GcMark(int Gen0, int Gen1, int Gen2, TimeSpan Pause)
+{
+    public int Collections => Gen0;
+
+    public static GcMark Now() => new(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+
+    public static GcMark operator -(GcMark a, GcMark b) => new(a.Gen0 - b.Gen0, a.Gen1 - b.Gen1, a.Gen2 - b.Gen2, a.Pause - b.Pause);
 }

@@ -79,6 +79,7 @@ public sealed class SearchReport
                 $"| {row.Name} | {i.P50:F2} / {i.P99:F2} | {h.P50:F2} / {h.P99:F2} | {p.P50:F2} / {p.P99:F2} | {Ratio(p.P50, h.P50)} | {Ratio(p.P99, h.P99)} | p99 ≤ {aim:F0} ms, < PG | {(met ? "yes" : "**no**")} |"));
         }
         output.WriteLine();
+        PrintGc(output);
         output.WriteLine("Mean matches per query (index total): " + string.Join("; ", Rows.Select(r =>
             string.Create(c, $"{r.Name} {r.IndexMatches / (double)Math.Max(1, r.Compared):F0}"))) + ".");
         output.WriteLine();
@@ -141,6 +142,29 @@ public sealed class SearchReport
                 $"- Live index: {live.Applied} changes written at {Options.LiveRate}/s in transactions of 10 for {live.Seconds:F1} s: process CPU **{live.CpuMs / live.Applied * 1000:F0} ms per 1000 changes** "
                 + $"(the writes' own CPU included; idle {live.IdleCpuMsPerSecond:F0} ms per second); commit → searchable p50 **{live.Lag.P50:F0} ms**, p99 **{live.Lag.P99:F0} ms**."));
         }
+    }
+
+    /// <summary>
+    /// Which timed calls a garbage collection ran in (any generation counts, since a gen0 collection
+    /// of server GC stops every thread too), and the tails without them.
+    /// </summary>
+    private void PrintGc(TextWriter output)
+    {
+        var c = CultureInfo.InvariantCulture;
+        output.WriteLine("Garbage collections during the measured calls (the benchmark and the silo share one process):");
+        output.WriteLine();
+        output.WriteLine("| query | index calls with a GC | index p99 ms, calls with / without a GC | HTTP calls with a GC | HTTP p99 ms, with / without | GCs in the row (gen0 / gen1 / gen2) | GC pause in the row ms | index call allocates, median KiB |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var row in Rows)
+        {
+            var indexWith = LatencySummary.Of(row.Index.Where((_, k) => row.IndexDuringGc[k]));
+            var indexWithout = LatencySummary.Of(RowResult.WithoutGc(row.Index, row.IndexDuringGc));
+            var httpWith = LatencySummary.Of(row.Http.Where((_, k) => row.HttpDuringGc[k]));
+            var httpWithout = LatencySummary.Of(RowResult.WithoutGc(row.Http, row.HttpDuringGc));
+            output.WriteLine(string.Create(c,
+                $"| {row.Name} | {row.IndexDuringGc.Count(x => x)} of {row.IndexDuringGc.Count} | {indexWith.P99:F2} / {indexWithout.P99:F2} | {row.HttpDuringGc.Count(x => x)} of {row.HttpDuringGc.Count} | {httpWith.P99:F2} / {httpWithout.P99:F2} | {row.Gc.Gen0} / {row.Gc.Gen1} / {row.Gc.Gen2} | {row.Gc.Pause.TotalMilliseconds:F0} | {row.IndexAllocated.Order().ElementAtOrDefault(row.IndexAllocated.Count / 2) / 1024.0:F0} |"));
+        }
+        output.WriteLine();
     }
 
     private static double Aim(RowResult row) => row.Class == QueryClass.Analytics ? SearchBenchmark.AnalyticsAimP99Ms : SearchBenchmark.SearchAimP99Ms;

@@ -6,7 +6,8 @@ namespace RootCause.Evaluation.Evaluation;
 /// <summary>
 /// The fast mode: every (investigation, event) pair of each scenario through the pure
 /// <see cref="LinkScorer"/>, in memory, with the default linker options (a commit's deployment is looked
-/// up among the scenario's events, as the linker looks it up among the stored ones). It shows what the scorer
+/// up among the scenario's events, as the linker looks it up among the stored ones), and a second
+/// look at the changes once the symptoms' decisions are known (corroboration), as the linker takes it. It shows what the scorer
 /// decides given the final state of the investigations; it does not exercise ingest order,
 /// retro-linking or the linker's own decisions, which the pipeline mode does.
 /// </summary>
@@ -28,15 +29,35 @@ public static class ScorerEvaluation
                 .Select(inv => (Key: EvaluationResults.InvestigationKey(scenario, inv.Key), Record: Anchoring.Investigation(inv, Guid.NewGuid(), detection)))
                 .ToList();
             var anchored = scenario.Events.Select(e => Anchoring.Event(e, detection)).ToList();
+            // As the linker does: a commit's deployment is looked up among the stored events.
+            var facts = anchored.Select(ev => DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog.Catalog), anchored, catalog.Catalog)).ToList();
+            var assessments = anchored.Select((ev, j) => investigations.Select(inv => scorer.Assess(inv.Record, ev, facts[j], catalog.Catalog)).ToArray()).ToList();
+            // The second look the linker takes: once the symptoms' decisions are known, a change that
+            // its own component's linked or suggested symptoms followed is scored again with them.
+            var decided = anchored.Select((ev, j) => ev with
+            {
+                Links = [.. assessments[j].Where(a => a.Decision != LinkDecision.None).Select(a => new EventLink
+                {
+                    InvestigationId = a.InvestigationId,
+                    Status = a.Decision == LinkDecision.Link ? EventLinkStatus.Linked : EventLinkStatus.Suggested,
+                    Confidence = a.Confidence,
+                })],
+            }).ToList();
+            for (var j = 0; j < anchored.Count; j++)
+            {
+                var corroboration = Corroboration.ForChange(anchored[j], facts[j], decided, catalog.Catalog, scorer.Options.CorroborationWindow);
+                if (corroboration.Count > 0)
+                {
+                    assessments[j] = [.. investigations.Select(inv => scorer.Assess(inv.Record, anchored[j], facts[j], catalog.Catalog, corroboration.GetValueOrDefault(inv.Record.Id)))];
+                }
+            }
             for (var j = 0; j < scenario.Events.Count; j++)
             {
                 var corpusEvent = scenario.Events[j];
-                var ev = anchored[j];
-                // As the linker does: a commit's deployment is looked up among the stored events.
-                var facts = DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog.Catalog), anchored, catalog.Catalog);
-                foreach (var (key, investigation) in investigations)
+                for (var k = 0; k < investigations.Count; k++)
                 {
-                    var assessment = scorer.Assess(investigation, ev, facts, catalog.Catalog);
+                    var key = investigations[k].Key;
+                    var assessment = assessments[j][k];
                     var status = assessment.Decision switch
                     {
                         LinkDecision.Link => LinkStatus.Linked,

@@ -1,0 +1,206 @@
+using System.Text.Json;
+using RootCause.Catalog;
+using RootCause.Common;
+using RootCause.Events;
+using RootCause.Investigations;
+using RootCause.Search;
+
+namespace RootCause.Linking;
+
+/// <summary>
+/// A symptom of one component that is linked to, or suggested for, an investigation: when a change
+/// to that component reached production shortly before the symptom began, the symptom corroborates
+/// the change ("X was deployed, then X degraded").
+/// </summary>
+public sealed record Corroborator(string Component, Guid EventId, string What, DateTimeOffset At, EventLinkStatus Status);
+
+/// <summary>
+/// Finds what corroborates a change: the linked or suggested symptoms of the components it changed
+/// that began within <see cref="LinkerOptions.CorroborationWindow"/> after it reached production,
+/// and, the other way round, the changes a newly linked symptom corroborates. The lookups run
+/// against this silo's search index (the linker) or against events in memory (the evaluation's
+/// scorer mode, tests). See docs/architecture.md, "Corroboration".
+/// </summary>
+public static class Corroboration
+{
+    /// <summary>Most symptoms read per change, and most changes per symptom (the earliest first).</summary>
+    private const int Cap = 500;
+
+    /// <summary>
+    /// When a change took effect in production: a deployment (or a CI job that released) when it
+    /// happened, a commit when its deployment did. Null for everything else, CI failures included
+    /// (a failed build changes nothing in production), and for a commit whose deployment is unknown.
+    /// </summary>
+    public static DateTimeOffset? InEffectSince(Event ev, EventFacts facts) => facts.Kind switch
+    {
+        EventKind.Deployment => ev.Timestamp,
+        EventKind.Commit => facts.DeployedAt,
+        _ => null,
+    };
+
+    /// <summary>What a symptom is, in words, for a reason sentence.</summary>
+    public static string Describe(EventKind kind) => kind switch
+    {
+        EventKind.ErrorSpike => "error spike",
+        EventKind.MetricAnomaly => "metric anomaly",
+        EventKind.TraceProblem => "failing or slow spans",
+        _ => "symptom",
+    };
+
+    /// <summary>
+    /// The corroborators of a change per investigation, from the symptoms stored in this silo's
+    /// index: symptoms of the change's components, in the window after it took effect, that are
+    /// linked to or suggested for an investigation.
+    /// </summary>
+    public static IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>> ForChange(Event change, EventFacts facts, ISearchIndex index, ServiceCatalog catalog, TimeSpan window)
+    {
+        if (InEffectSince(change, facts) is not { } since || facts.Components.Count == 0)
+        {
+            return Empty;
+        }
+        var keys = facts.Components.SelectMany(c => SymptomKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal).ToList();
+        var hits = index.Search(new IndexQuery
+        {
+            Kind = IndexedKind.Event,
+            Filters = new Dictionary<string, IReadOnlyList<string>>
+            {
+                [SearchFields.LinkKeys] = keys,
+                [SearchFields.Source] = [RootCauseJson.Name(EventSource.Logs), RootCauseJson.Name(EventSource.Metrics), RootCauseJson.Name(EventSource.Traces)],
+            },
+            Range = new DateRange(SearchFields.Timestamp, since, since + window),
+            Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
+            PerPage = Cap,
+        }).Hits;
+        return ForChange(change, facts, hits.Select(h => JsonSerializer.Deserialize<Event>(h.Json, RootCauseJson.Options)!), catalog, window);
+    }
+
+    /// <summary>The same from events in memory, with the links they hold.</summary>
+    public static IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>> ForChange(Event change, EventFacts facts, IEnumerable<Event> events, ServiceCatalog catalog, TimeSpan window)
+    {
+        if (InEffectSince(change, facts) is not { } since || facts.Components.Count == 0)
+        {
+            return Empty;
+        }
+        var changed = facts.Components.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var found = new Dictionary<Guid, List<Corroborator>>();
+        foreach (var symptom in events)
+        {
+            if (symptom.Id == change.Id || symptom.DeletedAt is not null || symptom.Timestamp <= since || symptom.Timestamp - since > window
+                || !symptom.Links.Any(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
+            {
+                continue;
+            }
+            var symptomFacts = EventFacts.From(symptom, catalog);
+            if (!symptomFacts.IsSymptom)
+            {
+                continue;
+            }
+            foreach (var (name, _) in symptomFacts.Components.Where(c => changed.Contains(c.Name)))
+            {
+                foreach (var link in symptom.Links.Where(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
+                {
+                    if (!found.TryGetValue(link.InvestigationId, out var list))
+                    {
+                        found[link.InvestigationId] = list = [];
+                    }
+                    list.Add(new Corroborator(name, symptom.Id, Describe(symptomFacts.Kind), symptom.Timestamp, link.Status));
+                }
+            }
+        }
+        return found.ToDictionary(p => p.Key, p => (IReadOnlyList<Corroborator>)p.Value);
+    }
+
+    /// <summary>
+    /// The changes a symptom of <paramref name="components"/> at <paramref name="at"/> can corroborate:
+    /// the deployments (and CI jobs that released) of those components in the window before it, and
+    /// the commits those deployments shipped. Read from this silo's index, the earliest first.
+    /// </summary>
+    public static IReadOnlyList<Event> ChangesBefore(IReadOnlyCollection<string> components, DateTimeOffset at, ISearchIndex index, ServiceCatalog catalog, TimeSpan window)
+    {
+        var keys = components.SelectMany(c => ChangeKeys(catalog, c)).Distinct(StringComparer.Ordinal).ToList();
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+        var changes = new Dictionary<Guid, Event>();
+        var shas = new HashSet<string>(StringComparer.Ordinal);
+        var hits = index.Search(new IndexQuery
+        {
+            Kind = IndexedKind.Event,
+            Filters = new Dictionary<string, IReadOnlyList<string>>
+            {
+                [SearchFields.LinkKeys] = keys,
+                [SearchFields.Source] = [RootCauseJson.Name(EventSource.Git), RootCauseJson.Name(EventSource.Ci)],
+            },
+            Range = new DateRange(SearchFields.Timestamp, at - window, at),
+            Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
+            PerPage = Cap,
+        }).Hits;
+        foreach (var hit in hits)
+        {
+            var ev = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
+            var facts = EventFacts.From(ev, catalog);
+            if (facts.Kind == EventKind.Deployment && facts.Components.Any(c => components.Contains(c.Name)) && ev.Timestamp < at)
+            {
+                changes.TryAdd(ev.Id, ev);
+                if (facts.Sha is { } sha)
+                {
+                    shas.Add(sha);
+                }
+            }
+        }
+        if (shas.Count > 0)
+        {
+            // The commits the deployments shipped, whenever they were made.
+            foreach (var hit in index.Search(new IndexQuery
+            {
+                Kind = IndexedKind.Event,
+                Filters = new Dictionary<string, IReadOnlyList<string>>
+                {
+                    [SearchFields.LinkKeys] = [.. shas.Select(s => "s:" + s)],
+                    [SearchFields.Source] = [RootCauseJson.Name(EventSource.Git)],
+                },
+                Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
+                PerPage = Cap,
+            }).Hits)
+            {
+                var ev = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
+                if (EventFacts.From(ev, catalog).Kind == EventKind.Commit)
+                {
+                    changes.TryAdd(ev.Id, ev);
+                }
+            }
+        }
+        return [.. changes.Values.OrderBy(e => e.Timestamp)];
+    }
+
+    /// <summary>
+    /// The components whose changes a symptom can corroborate for an investigation: the symptom's
+    /// own components, except those the investigation names (their changes already count in full).
+    /// </summary>
+    public static IReadOnlyList<string> CorroboratingComponents(EventFacts symptom, Investigation investigation, ServiceCatalog catalog)
+    {
+        if (!symptom.IsSymptom)
+        {
+            return [];
+        }
+        var affected = catalog.Resolve(investigation.ComponentAffected)?.Name;
+        return [.. symptom.Components.Select(c => c.Name).Where(n => n != affected)];
+    }
+
+    private static readonly IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>> Empty = new Dictionary<Guid, IReadOnlyList<Corroborator>>();
+
+    /// <summary>The index link keys a component's symptoms carry: its name and aliases (symptoms name no repository).</summary>
+    private static IEnumerable<string> SymptomKeys(ServiceCatalog catalog, string name) =>
+        catalog.Resolve(name) is { } component
+            ? component.Aliases.Select(a => "c:" + a.Trim().ToLowerInvariant()).Prepend("c:" + component.Name)
+            : ["c:" + name];
+
+    /// <summary>The index link keys a component's deployments carry: its name, aliases, repositories and pipelines.</summary>
+    private static IEnumerable<string> ChangeKeys(ServiceCatalog catalog, string name) =>
+        catalog.Resolve(name) is { } component
+            ? SymptomKeys(catalog, name)
+                .Concat(component.Repositories.Select(r => "r:" + r.Trim().ToLowerInvariant()))
+                .Concat(component.Pipelines.Select(p => "p:" + p.Trim().ToLowerInvariant()))
+            : ["c:" + name];
+}
