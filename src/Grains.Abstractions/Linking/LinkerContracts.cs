@@ -83,7 +83,4 @@ public interface ICorroborationGrain : IGrainWithGuidKey
     /// </summary>
     [OneWay]
     Task ReviewAsync(string component, DateTimeOffset symptomAt);
-
-    /// <summary>Reviews done since activation (for tests and diagnostics).</summary>
-    Task<long> GetReviewsAsync();
 }

@@ -38,6 +38,10 @@ public static class Corroboration
         _ => null,
     };
 
+    /// <summary>When an investigation's impact began: <c>started_at</c>, or detection when it is later or missing. Only symptoms from then on corroborate.</summary>
+    public static DateTimeOffset ImpactStart(Investigation investigation) =>
+        investigation.StartedAt is { } started && started <= investigation.DetectedAt ? started : investigation.DetectedAt;
+
     /// <summary>What a symptom is, in words, for a reason sentence.</summary>
     public static string Describe(EventKind kind) => kind switch
     {
@@ -115,7 +119,11 @@ public static class Corroboration
     /// the deployments (and CI jobs that released) of those components in the window before it, and
     /// the commits those deployments shipped. Read from this silo's index, the earliest first.
     /// </summary>
-    public static IReadOnlyList<Event> ChangesBefore(IReadOnlyCollection<string> components, DateTimeOffset at, ISearchIndex index, ServiceCatalog catalog, TimeSpan window)
+    public static IReadOnlyList<Event> ChangesBefore(IReadOnlyCollection<string> components, DateTimeOffset at, ISearchIndex index, ServiceCatalog catalog, TimeSpan window) =>
+        ChangesBetween(components, at - window, at, index, catalog);
+
+    /// <summary>The same for deployments in [<paramref name="from"/>, <paramref name="to"/>).</summary>
+    public static IReadOnlyList<Event> ChangesBetween(IReadOnlyCollection<string> components, DateTimeOffset from, DateTimeOffset to, ISearchIndex index, ServiceCatalog catalog)
     {
         var keys = components.SelectMany(c => ChangeKeys(catalog, c)).Distinct(StringComparer.Ordinal).ToList();
         if (keys.Count == 0)
@@ -132,7 +140,7 @@ public static class Corroboration
                 [SearchFields.LinkKeys] = keys,
                 [SearchFields.Source] = [RootCauseJson.Name(EventSource.Git), RootCauseJson.Name(EventSource.Ci)],
             },
-            Range = new DateRange(SearchFields.Timestamp, at - window, at),
+            Range = new DateRange(SearchFields.Timestamp, from, to),
             Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
             PerPage = Cap,
         }).Hits;
@@ -140,7 +148,7 @@ public static class Corroboration
         {
             var ev = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
             var facts = EventFacts.From(ev, catalog);
-            if (facts.Kind == EventKind.Deployment && facts.Components.Any(c => components.Contains(c.Name)) && ev.Timestamp < at)
+            if (facts.Kind == EventKind.Deployment && facts.Components.Any(c => components.Contains(c.Name)) && ev.Timestamp < to)
             {
                 changes.TryAdd(ev.Id, ev);
                 if (facts.Sha is { } sha)

@@ -25,51 +25,73 @@ public sealed class CorroborationGrain(
     private static readonly TimeSpan IndexWait = TimeSpan.FromSeconds(30);
 
     private readonly LinkScorer _scorer = new(options);
-    private readonly HashSet<(string, DateTimeOffset)> _reviewed = [];
-    private long _reviews;
-
-    public Task<long> GetReviewsAsync() => Task.FromResult(_reviews);
+    /// <summary>
+    /// Per component, the span of deployment times already reviewed: a burst of symptoms of one
+    /// component asks for nearly the same window again and again, and only what a request adds to
+    /// the span is looked at. A change ingested later into a reviewed span finds its symptoms itself
+    /// (the change side), so the span never needs a second look.
+    /// </summary>
+    private readonly Dictionary<string, (DateTimeOffset From, DateTimeOffset To)> _covered = new(StringComparer.Ordinal);
+    private (DateTimeOffset?, DateTimeOffset) _coveredFor;
 
     public async Task ReviewAsync(string component, DateTimeOffset symptomAt)
     {
-        if (_reviewed.Count >= 10_000)
+        var investigation = await GrainFactory.GetGrain<IInvestigationGrain>(this.GetPrimaryKey()).GetAsync();
+        if (investigation is null || symptomAt < Corroboration.ImpactStart(investigation))
         {
-            _reviewed.Clear();
+            return; // gone, or a symptom before the impact began: it corroborates nothing
         }
-        if (!_reviewed.Add((component, symptomAt)))
+        if (_coveredFor != (investigation.StartedAt, investigation.DetectedAt))
         {
-            return; // the same symptom reported again (a redelivery): nothing new to see
+            _covered.Clear(); // the impact moved: what corroborates what may have changed
+            _coveredFor = (investigation.StartedAt, investigation.DetectedAt);
+        }
+        var (from, to) = (symptomAt - options.CorroborationWindow, symptomAt);
+        var covered = _covered.GetValueOrDefault(component);
+        var overlaps = _covered.ContainsKey(component) && from <= covered.To && to >= covered.From;
+        if (overlaps)
+        {
+            if (from >= covered.From && to <= covered.To)
+            {
+                return; // nothing new: every deployment this symptom can corroborate was reviewed
+            }
+            // Only the part outside the span (when the request reaches past both ends, all of it).
+            if (from >= covered.From)
+            {
+                from = covered.To;
+            }
+            else if (to <= covered.To)
+            {
+                to = covered.From;
+            }
         }
         try
         {
-            await ReviewCoreAsync(component, symptomAt);
+            await ReviewCoreAsync(investigation, component, from, to);
+            _covered[component] = overlaps
+                ? (Min(covered.From, symptomAt - options.CorroborationWindow), Max(covered.To, symptomAt))
+                : (symptomAt - options.CorroborationWindow, symptomAt);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // One-way: nobody awaits this call. The failure is logged and the review can run again.
-            _reviewed.Remove((component, symptomAt));
+            // One-way: nobody awaits this call. The failure is logged; the next symptom asks again.
             logger.LogWarning(e, "Corroboration review of {Component} before {SymptomAt} for investigation {InvestigationId} failed", component, symptomAt, this.GetPrimaryKey());
-        }
-        finally
-        {
-            _reviews++;
         }
     }
 
-    private async Task ReviewCoreAsync(string component, DateTimeOffset symptomAt)
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
+
+    private async Task ReviewCoreAsync(Investigation investigation, string component, DateTimeOffset from, DateTimeOffset to)
     {
-        var investigation = await GrainFactory.GetGrain<IInvestigationGrain>(this.GetPrimaryKey()).GetAsync();
-        if (investigation is null)
-        {
-            return;
-        }
         var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
         if (!await index.WaitForHorizonAsync(target, IndexWait))
         {
             throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s.");
         }
         var catalog = new ServiceCatalog(await GrainFactory.GetGrain<ICatalogGrain>(0).GetAsync());
-        foreach (var change in Corroboration.ChangesBefore([component], symptomAt, index, catalog, options.CorroborationWindow))
+        foreach (var change in Corroboration.ChangesBetween([component], from, to, index, catalog))
         {
             var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
             var corroboration = Corroboration.ForChange(change, facts, index, catalog, options.CorroborationWindow);

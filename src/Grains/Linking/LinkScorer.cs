@@ -231,8 +231,7 @@ public sealed class LinkScorer(LinkerOptions options)
         {
             return null;
         }
-        var detected = investigation.DetectedAt;
-        var impact = investigation.StartedAt is { } started && started <= detected ? started : detected;
+        var impact = Corroboration.ImpactStart(investigation);
         var first = corroboration
             .Where(c => c.At > since && c.At >= impact && c.At - since <= options.CorroborationWindow && facts.Components.Any(f => f.Name == c.Component))
             .OrderBy(c => c.At).ThenBy(c => c.Status).ThenBy(c => c.EventId)

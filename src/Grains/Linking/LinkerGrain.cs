@@ -183,9 +183,10 @@ public sealed class LinkerGrain(
     {
         foreach (var assessment in assessments.Where(a => a.Decision != LinkDecision.None))
         {
-            if (candidates.FirstOrDefault(c => c.Id == assessment.InvestigationId) is not { } investigation)
+            if (candidates.FirstOrDefault(c => c.Id == assessment.InvestigationId) is not { } investigation
+                || ev.Timestamp < Corroboration.ImpactStart(investigation))
             {
-                continue;
+                continue; // a symptom before the impact began corroborates nothing
             }
             foreach (var component in Corroboration.CorroboratingComponents(facts, investigation, catalog))
             {

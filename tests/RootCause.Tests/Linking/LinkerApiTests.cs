@@ -378,5 +378,16 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
         var stale = await CheckedAsync(old);
         Assert.True(Has(LinkTo(stale, web), "suggested"), order);
         Assert.DoesNotContain("reached production", ComponentReason(stale, web), StringComparison.Ordinal);
+
+        if (order == "change first")
+        {
+            // A later deployment (a hotfix inside the impact) and then a later spike: the review of the
+            // second spike looks at what the first review had not covered, and finds the hotfix.
+            var hotfix = await DeployAsync(B, $"{p}-db", now.AddMinutes(-12));
+            Assert.Null(LinkTo(await CheckedAsync(hotfix), web));
+            await CheckedAsync(await SpikeAsync(A, $"{p}-db", now.AddMinutes(-11)));
+            var reviewed = await LinkAsync(hotfix, web, l => Has(l, "suggested"));
+            Assert.Contains($"{p}-db's own error spike began 1 min after this change reached production", ComponentReason(reviewed, web), StringComparison.Ordinal);
+        }
     }
 }
