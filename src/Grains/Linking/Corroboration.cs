@@ -23,8 +23,15 @@ public sealed record Corroborator(string Component, Guid EventId, string What, D
 /// </summary>
 public static class Corroboration
 {
-    /// <summary>Most symptoms read per change, and most changes per symptom (the earliest first).</summary>
+    /// <summary>Most changes read per symptom, and most symptoms of one investigation (the earliest first).</summary>
     private const int Cap = 500;
+
+    /// <summary>
+    /// Most symptoms a change reads (the earliest after it first): reading a busy component's every
+    /// symptom for every change would cost more than the rest of the change's evaluation. A linked
+    /// symptom beyond them still finds the change through its own review.
+    /// </summary>
+    private const int SymptomCap = 100;
 
     /// <summary>
     /// When a change took effect in production: a deployment (or a CI job that released) when it
@@ -73,7 +80,7 @@ public static class Corroboration
             },
             Range = new DateRange(SearchFields.Timestamp, since, since + window),
             Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
-            PerPage = Cap,
+            PerPage = SymptomCap,
         }).Hits;
         return ForChange(change, facts, hits.Select(h => JsonSerializer.Deserialize<Event>(h.Json, RootCauseJson.Options)!), catalog, window);
     }
@@ -112,6 +119,39 @@ public static class Corroboration
             }
         }
         return found.ToDictionary(p => p.Key, p => (IReadOnlyList<Corroborator>)p.Value);
+    }
+
+    /// <summary>
+    /// One investigation's corroborators among the symptoms of <paramref name="component"/> in
+    /// [<paramref name="from"/>, <paramref name="to"/>]: those linked to it and those suggested for
+    /// it, read through the index's link fields, so only the investigation's own symptoms are read.
+    /// </summary>
+    public static IReadOnlyList<Corroborator> ForInvestigation(Guid investigationId, string component, DateTimeOffset from, DateTimeOffset to, ISearchIndex index, ServiceCatalog catalog)
+    {
+        var keys = SymptomKeys(catalog, component).ToList();
+        var id = investigationId.ToString("D");
+        var found = new List<Corroborator>();
+        foreach (var field in new[] { SearchFields.InvestigationIds, SearchFields.SuggestedFor })
+        {
+            foreach (var hit in index.Search(new IndexQuery
+            {
+                Kind = IndexedKind.Event,
+                Filters = new Dictionary<string, IReadOnlyList<string>> { [field] = [id], [SearchFields.LinkKeys] = keys },
+                Range = new DateRange(SearchFields.Timestamp, from, to),
+                Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
+                PerPage = Cap,
+            }).Hits)
+            {
+                var symptom = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
+                var facts = EventFacts.From(symptom, catalog);
+                var link = symptom.Links.FirstOrDefault(l => l.InvestigationId == investigationId && l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested);
+                if (facts.IsSymptom && link is not null && facts.Components.Any(c => c.Name == component))
+                {
+                    found.Add(new Corroborator(component, symptom.Id, Describe(facts.Kind), symptom.Timestamp, link.Status));
+                }
+            }
+        }
+        return found;
     }
 
     /// <summary>

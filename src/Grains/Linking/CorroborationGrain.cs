@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Logging;
-using RootCause.Catalog;
-using RootCause.Database;
 using RootCause.Investigations;
 using RootCause.Search;
 
@@ -17,7 +15,8 @@ namespace RootCause.Linking;
 [GrainType("corroboration")]
 public sealed class CorroborationGrain(
     ISearchIndex index,
-    ChangeFeed feed,
+    SharedSnapshot snapshots,
+    CatalogCache catalogs,
     LinkerOptions options,
     LinkerMetrics metrics,
     ILogger<CorroborationGrain> logger) : Grain, ICorroborationGrain
@@ -85,22 +84,30 @@ public sealed class CorroborationGrain(
 
     private async Task ReviewCoreAsync(Investigation investigation, string component, DateTimeOffset from, DateTimeOffset to)
     {
-        var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
+        var target = await snapshots.XmaxAfterNowAsync();
         if (!await index.WaitForHorizonAsync(target, IndexWait))
         {
             throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s.");
         }
-        var catalog = new ServiceCatalog(await GrainFactory.GetGrain<ICatalogGrain>(0).GetAsync());
-        foreach (var change in Corroboration.ChangesBetween([component], from, to, index, catalog))
+        var catalog = await catalogs.GetAsync();
+        var changes = Corroboration.ChangesBetween([component], from, to, index, catalog);
+        if (changes.Count == 0)
+        {
+            return;
+        }
+        // This investigation's own symptoms of the component, from the first change on: few, and read once.
+        var mine = Corroboration.ForInvestigation(investigation.Id, component, changes.Min(c => c.Timestamp), to + options.CorroborationWindow, index, catalog);
+        if (mine.Count == 0)
+        {
+            return;
+        }
+        foreach (var change in changes)
         {
             var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
-            var corroboration = Corroboration.ForChange(change, facts, index, catalog, options.CorroborationWindow);
-            if (corroboration.GetValueOrDefault(investigation.Id) is not { Count: > 0 } mine)
-            {
-                continue;
-            }
             var assessment = _scorer.Assess(investigation, change, facts, catalog, mine);
-            if (await LinkWriter.ApplyAsync(GrainFactory, investigation, change, assessment))
+            // Only where corroboration changes the score: the change's own evaluation stored the rest.
+            if (assessment.Confidence != _scorer.Assess(investigation, change, facts, catalog).Confidence
+                && await LinkWriter.ApplyAsync(GrainFactory, investigation, change, assessment))
             {
                 LinkerGrain.LogDecision(logger, metrics, "corroboration", assessment);
             }

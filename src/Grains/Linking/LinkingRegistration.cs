@@ -14,6 +14,8 @@ public static class LinkingRegistration
     {
         services.AddSingleton(options);
         services.AddSingleton<LinkerMetrics>();
+        services.AddSingleton<CatalogCache>();
+        services.AddSingleton<SharedSnapshot>();
         services.AddSingleton<InvestigationRegistry>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<InvestigationRegistry>());
         return services;
