@@ -47,6 +47,15 @@ public sealed class SearchOptions
     /// the price of up to this much more time until a change is searchable.
     /// </summary>
     public int LiveRefreshIntervalMilliseconds { get; set; } = 200;
+
+    /// <summary>
+    /// Whether the index files are memory-mapped (the default, fastest at the median) or read with
+    /// positional file reads. Under heavy querying, memory-mapped reading makes the process's gen0
+    /// collections slow (Lucene.NET's mapped inputs register every clone in a weak table); plain
+    /// reads avoid that at the price of slower medians (docs/benchmarks.md, "The query tails are
+    /// garbage collections").
+    /// </summary>
+    public bool MemoryMapped { get; set; } = true;
 }
 
 /// <summary>

@@ -45,13 +45,13 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     private volatile IndexStatus _status;
     private IReadOnlyDictionary<string, string> _committed;
 
-    public LuceneSearchIndex(string path, ILogger logger, TimeProvider time)
+    public LuceneSearchIndex(string path, ILogger logger, TimeProvider time, bool memoryMapped = true)
     {
         _path = path;
         _logger = logger;
         _time = time;
         System.IO.Directory.CreateDirectory(path);
-        _directory = OpenOrReset(path, logger, out _committed);
+        _directory = OpenOrReset(path, memoryMapped, logger, out _committed);
         _writer = new IndexWriter(_directory, new IndexWriterConfig(Lucene, _analyzer)
         {
             OpenMode = OpenMode.CREATE_OR_APPEND,
@@ -380,9 +380,9 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     /// Opens the directory if it holds a readable index; otherwise (missing, corrupt, unreadable)
     /// empties it, so the caller rebuilds from PostgreSQL.
     /// </summary>
-    private static Directory OpenOrReset(string path, ILogger logger, out IReadOnlyDictionary<string, string> committed)
+    private static Directory OpenOrReset(string path, bool memoryMapped, ILogger logger, out IReadOnlyDictionary<string, string> committed)
     {
-        var directory = FSDirectory.Open(new DirectoryInfo(path));
+        var directory = OpenDirectory(path, memoryMapped);
         committed = new Dictionary<string, string>();
         try
         {
@@ -409,8 +409,15 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             file.Delete();
         }
         committed = new Dictionary<string, string>();
-        return FSDirectory.Open(new DirectoryInfo(path));
+        return OpenDirectory(path, memoryMapped);
     }
+
+    /// <summary>
+    /// The index files, memory-mapped (<see cref="FSDirectory.Open(DirectoryInfo)"/>'s choice on 64-bit)
+    /// or read with positional file reads (<see cref="NIOFSDirectory"/>; see <see cref="SearchOptions.MemoryMapped"/>).
+    /// </summary>
+    private static Directory OpenDirectory(string path, bool memoryMapped) =>
+        memoryMapped ? FSDirectory.Open(new DirectoryInfo(path)) : new NIOFSDirectory(new DirectoryInfo(path));
 
     public void Dispose()
     {

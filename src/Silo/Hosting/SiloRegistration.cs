@@ -71,6 +71,7 @@ public static class SiloRegistration
             o.CommitIntervalMilliseconds = search.CommitIntervalMilliseconds;
             o.CatchUpRefreshIntervalMilliseconds = search.CatchUpRefreshIntervalMilliseconds;
             o.LiveRefreshIntervalMilliseconds = search.LiveRefreshIntervalMilliseconds;
+            o.MemoryMapped = search.MemoryMapped;
         });
         builder.Services.AddSingleton(builder.Configuration.GetSection(ChangeRetentionOptions.Section).Get<ChangeRetentionOptions>() ?? new ChangeRetentionOptions());
         builder.Services.AddSingleton(sp => new ChangeRetention(sp.GetRequiredService<NpgsqlDataSource>()));

@@ -37,10 +37,10 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
         }
     }
 
-    private Handle Open(string name, int batchSize = 500)
+    private Handle Open(string name, int batchSize = 500, bool memoryMapped = true)
     {
         var db = NpgsqlDataSource.Create(silos.ConnectionString);
-        var index = new LuceneSearchIndex(_root[name], NullLogger.Instance, TimeProvider.System);
+        var index = new LuceneSearchIndex(_root[name], NullLogger.Instance, TimeProvider.System, memoryMapped);
         var options = new SearchOptions { BatchSize = batchSize, CatchUpBatchSize = batchSize, CommitIntervalMilliseconds = int.MaxValue };
         var tailer = new IndexTailer(index, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance);
         return new Handle(index, tailer, db);
@@ -144,6 +144,32 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
         var expected = Contents(fresh.Index);
         Assert.True(expected.Count >= 45 * 2, $"only {expected.Count} documents");
         Assert.Equal(expected, Contents(restarted.Index));
+    }
+
+    /// <summary><c>Search:MemoryMapped=false</c>: the same files read without memory maps give the same index.</summary>
+    [Fact]
+    public async Task AnIndexReadWithoutMemoryMapsEqualsAMemoryMappedOne()
+    {
+        await WriteChangesAsync("unmapped", 12);
+        using (var plain = Open("plain", memoryMapped: false))
+        {
+            await plain.Tailer.InitializeAsync(CancellationToken.None);
+            Assert.NotNull(plain.Index.Status.Rebuild);
+            await CatchUpAsync(plain.Tailer);
+            plain.Tailer.CommitNow();
+        }
+        using var mapped = Open("mapped");
+        await mapped.Tailer.InitializeAsync(CancellationToken.None);
+        await CatchUpAsync(mapped.Tailer);
+        var expected = Contents(mapped.Index);
+        Assert.True(expected.Count >= 12 * 2, $"only {expected.Count} documents");
+
+        // Reopened without memory maps, the committed index resumes (no rebuild) and answers the same.
+        using var reopened = Open("plain", memoryMapped: false);
+        await reopened.Tailer.InitializeAsync(CancellationToken.None);
+        Assert.Null(reopened.Index.Status.Rebuild);
+        await CatchUpAsync(reopened.Tailer);
+        Assert.Equal(expected, Contents(reopened.Index));
     }
 
     [Fact]

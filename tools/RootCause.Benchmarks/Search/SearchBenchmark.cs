@@ -527,8 +527,10 @@ public static class SearchBenchmark
         };
         await using var connection = await dataSource.OpenConnectionAsync();
         var results = new List<RowResult>();
+        using var phases = new GcPhases();
         foreach (var row in rows)
         {
+            phases.Take();
             var result = new RowResult(row.Name, row.Class, options.Queries);
             var rowGc = GcMark.Now();
             // Query by query, the three sides in turn: noise from the neighbours falls on all three alike.
@@ -593,7 +595,7 @@ public static class SearchBenchmark
                 $"{row.Name}: index {i.P50:F2}/{i.P99:F2} ms, HTTP {w.P50:F2}/{w.P99:F2} ms, PostgreSQL {p.P50:F2}/{p.P99:F2} ms; "
                 + $"{result.Mismatches} count mismatches and {result.Failures} failures of {result.Compared}; mean matches {result.IndexMatches / (double)result.Compared:F0}; "
                 + $"GCs {result.Gc.Gen0}/{result.Gc.Gen1}/{result.Gc.Gen2} pausing {result.Gc.Pause.TotalMilliseconds:F0} ms, in {result.IndexDuringGc.Count(x => x)} index calls (p99 without {LatencySummary.Of(RowResult.WithoutGc(result.Index, result.IndexDuringGc)).P99:F2} ms); "
-                + $"index call allocates {result.IndexAllocated.Order().ElementAtOrDefault(result.IndexAllocated.Count / 2) / 1024.0:F0} KiB (median); {LastEphemeralGc()}{first}"));
+                + $"index call allocates {result.IndexAllocated.Order().ElementAtOrDefault(result.IndexAllocated.Count / 2) / 1024.0:F0} KiB (median); {LastEphemeralGc()}; {phases.Take()}{first}"));
             results.Add(result);
         }
         return results;
