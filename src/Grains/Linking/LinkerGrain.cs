@@ -25,17 +25,15 @@ public sealed class LinkerGrain(
     InvestigationRegistry registry,
     ISearchIndex index,
     ChangeFeed feed,
+    CatalogCache catalogs,
     LinkerOptions options,
     LinkerMetrics metrics,
     TimeProvider time,
     ILogger<LinkerGrain> logger) : Grain, ILinkerGrain
 {
-    private static readonly TimeSpan CatalogRefresh = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan IndexWait = TimeSpan.FromSeconds(10);
 
     private readonly LinkScorer _scorer = new(options);
-    private ServiceCatalog? _catalog;
-    private DateTimeOffset _catalogReadAt;
     private long _events;
     private long _candidates;
     private long _linked;
@@ -61,7 +59,7 @@ public sealed class LinkerGrain(
             logger.LogWarning("Linker: event {EventId} does not exist; nothing to link", message.EventId);
             return;
         }
-        var catalog = await CatalogAsync();
+        var catalog = await catalogs.GetAsync();
         var facts = EventFacts.From(ev, catalog);
         var deploysCommit = facts.Kind == EventKind.Deployment && facts.Sha is not null;
         IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>>? corroboration = null;
@@ -227,20 +225,5 @@ public sealed class LinkerGrain(
         metrics.Decisions.Add(1, new KeyValuePair<string, object?>("decision", RootCauseJson.Name(assessment.Decision)), new KeyValuePair<string, object?>("trigger", trigger));
         logger.LogInformation("Link decision {Decision} ({Trigger}): event {EventId} investigation {InvestigationId} confidence {Confidence}: {Summary}",
             RootCauseJson.Name(assessment.Decision), trigger, assessment.EventId, assessment.InvestigationId, assessment.Confidence, assessment.Summary);
-    }
-
-    private async Task<ServiceCatalog> CatalogAsync()
-    {
-        var now = time.GetUtcNow();
-        if (_catalog is null || now - _catalogReadAt > CatalogRefresh)
-        {
-            var snapshot = await GrainFactory.GetGrain<ICatalogGrain>(0).GetAsync();
-            if (_catalog?.Version != snapshot.Version)
-            {
-                _catalog = new ServiceCatalog(snapshot);
-            }
-            _catalogReadAt = now;
-        }
-        return _catalog;
     }
 }
