@@ -89,7 +89,7 @@ public sealed class LinkScorer(LinkerOptions options)
     private StrategyScore ScoreTime(Investigation investigation, Event ev, bool isChange)
     {
         var detected = investigation.DetectedAt;
-        var anchor = investigation.StartedAt is { } started && started <= detected ? started : detected;
+        var anchor = Corroboration.ImpactStart(investigation);
         // A change does its harm when it is deployed, which can be days later: commits and CI runs look further back.
         var lookBack = isChange ? options.ChangeLookBack : options.LookBack;
         var windowStart = anchor - lookBack;
@@ -269,7 +269,7 @@ public sealed class LinkScorer(LinkerOptions options)
     private StrategyScore ScoreEvidence(Investigation investigation, Event ev, EventFacts facts, double componentScore)
     {
         var detected = investigation.DetectedAt;
-        var anchor = investigation.StartedAt is { } started && started <= detected ? started : detected;
+        var anchor = Corroboration.ImpactStart(investigation);
         var before = ev.Timestamp <= detected;
         var related = componentScore > 0;
         var age = anchor - ev.Timestamp;
