@@ -49,11 +49,11 @@ public sealed class SearchOptions
     public int LiveRefreshIntervalMilliseconds { get; set; } = 200;
 
     /// <summary>
-    /// Whether the index files are memory-mapped (the default, fastest at the median) or read with
-    /// positional file reads. Under heavy querying, memory-mapped reading makes the process's gen0
-    /// collections slow (Lucene.NET's mapped inputs register every clone in a weak table); plain
-    /// reads avoid that at the price of slower medians (docs/benchmarks.md, "The query tails are
-    /// garbage collections").
+    /// Whether the index files are memory-mapped (the default, fastest) or read with positional file
+    /// reads. Mapped files are read through <see cref="UntrackedMMapDirectory"/>, which keeps
+    /// Lucene.NET from registering every clone of an input in a weak table (that registry made gen0
+    /// collections slow under querying: docs/benchmarks.md, "The query tails are garbage
+    /// collections"). Plain reads need no address space for the index and are slower at the median.
     /// </summary>
     public bool MemoryMapped { get; set; } = true;
 }

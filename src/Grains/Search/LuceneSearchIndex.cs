@@ -413,11 +413,11 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     }
 
     /// <summary>
-    /// The index files, memory-mapped (<see cref="FSDirectory.Open(DirectoryInfo)"/>'s choice on 64-bit)
+    /// The index files, memory-mapped without clone tracking (<see cref="UntrackedMMapDirectory"/>)
     /// or read with positional file reads (<see cref="NIOFSDirectory"/>; see <see cref="SearchOptions.MemoryMapped"/>).
     /// </summary>
     private static Directory OpenDirectory(string path, bool memoryMapped) =>
-        memoryMapped ? FSDirectory.Open(new DirectoryInfo(path)) : new NIOFSDirectory(new DirectoryInfo(path));
+        memoryMapped ? new UntrackedMMapDirectory(new DirectoryInfo(path)) : new NIOFSDirectory(new DirectoryInfo(path));
 
     public void Dispose()
     {
