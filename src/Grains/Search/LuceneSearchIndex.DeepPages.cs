@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Lucene.Net.Index;
 using Lucene.Net.Search;
 using Lucene.Net.Util;
@@ -7,10 +9,18 @@ namespace RootCause.Search;
 /// <summary>
 /// Deep pages of lists sorted by one date or rank field (then id), which is every list's default
 /// sort. A <see cref="TopFieldCollector"/> keeps page × per_page sorted entries (10,000 for page 500)
-/// and reorders its queue for most matches. Here one pass reads each match's sort value into an
+/// and reorders its queue for most matches. Two cheaper ways, both ordering exactly as the
+/// collector would (value, then id; a missing value last):
+/// <list type="bullet">
+/// <item><b>Walking in sort order</b>, when the filter matches a good share of the index: every
+/// segment keeps its documents sorted by the field once (<see cref="SegmentOrder"/>), the filter's
+/// matches are marked in one bit set per segment, and the segments' orders are merged, skipping
+/// unmarked documents, until the page is reached. The work grows with the page's rank, not with
+/// the number of matches.</item>
+/// <item><b>Selection</b>, for narrower filters: one pass reads each match's sort value into an
 /// array, a selection finds the values at the page's first and last rank without sorting, and only
-/// the matches between those two values (the page plus any ties) are sorted, by value and id,
-/// exactly as the collector would order them.
+/// the matches between those two values (the page plus any ties) are sorted.</item>
+/// </list>
 /// </summary>
 public sealed partial class LuceneSearchIndex
 {
@@ -20,25 +30,203 @@ public sealed partial class LuceneSearchIndex
     /// </summary>
     public int DeepPageSkip { get; set; } = 1_000;
 
+    /// <summary>
+    /// A page is found by walking the segments in sort order when that visits at most this many
+    /// documents per match of the filter (the walk visits about rank × documents ÷ matches; the
+    /// selection reads every match's value, several times dearer per document than a step of the walk).
+    /// 0 never walks; tests set it very large to always walk.
+    /// </summary>
+    public double DeepPageWalkFactor { get; set; } = 4;
+
     /// <summary>Whether <paramref name="query"/> can be answered by <see cref="DeepPage"/>: no text, one numeric sort key, deep enough.</summary>
     private bool IsDeepPage(IndexQuery query, bool hasText) =>
         !hasText && query.Sort.Count == 1 && IsNumericField(query.Sort[0].Field) && (long)(query.Page - 1) * query.PerPage >= DeepPageSkip;
 
     /// <summary>The matches of <paramref name="filter"/> at ranks [skip, skip + per_page) in (sort value, id) order, and the total.</summary>
-    private static (int[] Docs, int Total) DeepPage(IndexSearcher searcher, Query filter, SortKey key, int skip, int perPage)
+    private (int[] Docs, int Total) DeepPage(IndexSearcher searcher, Query filter, IndexedKind kind, SortKey key, int skip, int perPage)
     {
-        // Values are mapped so that ascending order of the mapped value is the requested order; a
-        // missing value sorts last either way, as SortFor makes the collector do.
-        var collector = new SortValueCollector(key.Field, key.Descending);
-        searcher.Search(new ConstantScoreQuery(filter), collector);
-        var total = collector.Count;
+        var matches = Matches(searcher, filter, out var total);
         if (skip >= total)
         {
             return ([], total);
         }
         var end = Math.Min(skip + perPage, total);
-        var values = collector.Values;
-        var docs = collector.Docs;
+        // The walk visits the kind's documents in sort order (the other kind's lack the field and
+        // come last): about end × (documents of the kind) ÷ matches of them.
+        var ofKind = searcher.IndexReader.DocFreq(new Term(IndexDocuments.Kind, IndexDocuments.KindName(kind)));
+        if ((double)end * ofKind <= DeepPageWalkFactor * total * (double)total)
+        {
+            return (Walk(searcher, matches, key, skip, end), total);
+        }
+        return SelectPage(searcher, matches, total, key, skip, perPage);
+    }
+
+    /// <summary>The filter's live matches, one bit set per segment (null where none match), and their number.</summary>
+    private static FixedBitSet?[] Matches(IndexSearcher searcher, Query filter, out int total)
+    {
+        var leaves = searcher.IndexReader.Leaves;
+        var weight = searcher.CreateNormalizedWeight(new ConstantScoreQuery(filter));
+        var sets = new FixedBitSet?[leaves.Count];
+        total = 0;
+        for (var i = 0; i < leaves.Count; i++)
+        {
+            var leaf = leaves[i];
+            var scorer = weight.GetScorer(leaf, leaf.AtomicReader.LiveDocs);
+            if (scorer is null)
+            {
+                continue;
+            }
+            var set = new FixedBitSet(leaf.AtomicReader.MaxDoc);
+            int doc;
+            while ((doc = scorer.NextDoc()) != DocIdSetIterator.NO_MORE_DOCS)
+            {
+                set.Set(doc);
+                total++;
+            }
+            sets[i] = set;
+        }
+        return sets;
+    }
+
+    /// <summary>
+    /// Ranks [<paramref name="skip"/>, <paramref name="end"/>) of the marked documents: the segments'
+    /// sorted orders merged, each advanced past documents the filter did not match.
+    /// </summary>
+    private static int[] Walk(IndexSearcher searcher, FixedBitSet?[] matches, SortKey key, int skip, int end)
+    {
+        var leaves = searcher.IndexReader.Leaves;
+        var orders = new SegmentOrder?[leaves.Count];
+        var positions = new int[leaves.Count];
+        var idValues = new SortedDocValues?[leaves.Count];
+        for (var i = 0; i < leaves.Count; i++)
+        {
+            if (matches[i] is null)
+            {
+                continue;
+            }
+            orders[i] = SegmentOrder.For(leaves[i].AtomicReader, key.Field, key.Descending);
+            idValues[i] = leaves[i].AtomicReader.GetSortedDocValues(SearchFields.Id);
+            positions[i] = NextMatch(orders[i]!, matches[i]!, 0);
+        }
+        var page = new int[end - skip];
+        BytesRef left = new(), right = new();
+        for (var rank = 0; rank < end; rank++)
+        {
+            // The segment whose next match comes first; segments are few, so a scan beats a heap.
+            var best = -1;
+            for (var i = 0; i < orders.Length; i++)
+            {
+                var order = orders[i];
+                if (order is null || positions[i] >= order.Docs.Length)
+                {
+                    continue;
+                }
+                if (best < 0)
+                {
+                    best = i;
+                    continue;
+                }
+                var byValue = order.Values[positions[i]].CompareTo(orders[best]!.Values[positions[best]]);
+                if (byValue < 0 || (byValue == 0 && CompareIds(idValues[i], order.Docs[positions[i]], right,
+                        idValues[best], orders[best]!.Docs[positions[best]], left) < 0))
+                {
+                    best = i;
+                }
+            }
+            if (rank >= skip)
+            {
+                page[rank - skip] = leaves[best].DocBase + orders[best]!.Docs[positions[best]];
+            }
+            positions[best] = NextMatch(orders[best]!, matches[best]!, positions[best] + 1);
+        }
+        return page;
+    }
+
+    private static int NextMatch(SegmentOrder order, FixedBitSet matches, int from)
+    {
+        var docs = order.Docs;
+        while (from < docs.Length && !matches.Get(docs[from]))
+        {
+            from++;
+        }
+        return from;
+    }
+
+    /// <summary>Compares two documents' ids as the sort's id field does; a document without an id comes first.</summary>
+    private static int CompareIds(SortedDocValues? aValues, int aDoc, BytesRef a, SortedDocValues? bValues, int bDoc, BytesRef b)
+    {
+        a.Length = 0;
+        b.Length = 0;
+        aValues?.Get(aDoc, a);
+        bValues?.Get(bDoc, b);
+        return a.CompareTo(b);
+    }
+
+    /// <summary>
+    /// One segment's documents in the order of one numeric field (mapped so that ascending is the
+    /// requested direction; a missing value last), ties by id, with each position's mapped value.
+    /// Built once per segment, field and direction on first use and kept as long as the segment
+    /// (12 bytes per document); deletions do not change it, as the walk skips documents the filter
+    /// (which sees only live documents) did not mark.
+    /// </summary>
+    private sealed class SegmentOrder(int[] docs, long[] values)
+    {
+        private static readonly ConditionalWeakTable<object, ConcurrentDictionary<(string, bool), Lazy<SegmentOrder>>> BySegment = new();
+
+        public int[] Docs { get; } = docs;
+
+        public long[] Values { get; } = values;
+
+        public static SegmentOrder For(AtomicReader reader, string field, bool descending) =>
+            BySegment.GetValue(reader.CoreCacheKey, _ => new())
+                .GetOrAdd((field, descending), _ => new Lazy<SegmentOrder>(() => Build(reader, field, descending)))
+                .Value;
+
+        private static SegmentOrder Build(AtomicReader reader, string field, bool descending)
+        {
+            var count = reader.MaxDoc;
+            var numbers = reader.GetNumericDocValues(field);
+            var present = reader.GetDocsWithField(field);
+            var ids = reader.GetSortedDocValues(SearchFields.Id);
+            var values = new long[count];
+            var docs = new int[count];
+            for (var doc = 0; doc < count; doc++)
+            {
+                docs[doc] = doc;
+                var value = numbers is not null && present is not null && present.Get(doc)
+                    ? numbers.Get(doc)
+                    : descending ? long.MinValue : long.MaxValue;
+                values[doc] = descending ? ~value : value;
+            }
+            Array.Sort(values, docs);
+            // Equal values in id order: ordinals follow the ids' byte order within a segment.
+            var ordinals = new int[count];
+            for (var start = 0; start < count;)
+            {
+                var stop = start + 1;
+                while (stop < count && values[stop] == values[start])
+                {
+                    stop++;
+                }
+                if (stop - start > 1)
+                {
+                    for (var i = start; i < stop; i++)
+                    {
+                        ordinals[i] = ids?.GetOrd(docs[i]) ?? -1;
+                    }
+                    Array.Sort(ordinals, docs, start, stop - start);
+                }
+                start = stop;
+            }
+            return new SegmentOrder(docs, values);
+        }
+    }
+
+    /// <summary>The page by selection over every match's sort value.</summary>
+    private static (int[] Docs, int Total) SelectPage(IndexSearcher searcher, FixedBitSet?[] matches, int total, SortKey key, int skip, int perPage)
+    {
+        var end = Math.Min(skip + perPage, total);
+        var (values, docs) = SortValues(searcher, matches, total, key);
 
         var selection = values.AsSpan(0, total).ToArray();
         var first = Select(selection, 0, total - 1, skip);
@@ -142,60 +330,36 @@ public sealed partial class LuceneSearchIndex
     private static long MedianOfThree(long a, long b, long c) =>
         Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
 
-    /// <summary>Each match's global doc id and its sort value, mapped so that ascending is the requested order.</summary>
-    private sealed class SortValueCollector(string field, bool descending) : ICollector
+    /// <summary>
+    /// Each match's sort value, mapped so that ascending is the requested order (a missing value
+    /// last either way, as <see cref="SortFor"/> makes the collector do), and its global doc id.
+    /// </summary>
+    private static (long[] Values, int[] Docs) SortValues(IndexSearcher searcher, FixedBitSet?[] matches, int total, SortKey key)
     {
-        private NumericDocValues? _values;
-        private IBits? _hasValue;
-        private int _docBase;
-
-        public long[] Values { get; private set; } = new long[1024];
-
-        public int[] Docs { get; private set; } = new int[1024];
-
-        public int Count { get; private set; }
-
-        public void SetScorer(Scorer scorer)
+        var values = new long[total];
+        var docs = new int[total];
+        var missing = key.Descending ? long.MinValue : long.MaxValue;
+        var count = 0;
+        var leaves = searcher.IndexReader.Leaves;
+        for (var i = 0; i < leaves.Count; i++)
         {
-        }
-
-        public void Collect(int doc)
-        {
-            if (Count == Values.Length)
+            var set = matches[i];
+            if (set is null)
             {
-                Values = Grow(Values);
-                Docs = Grow(Docs);
+                continue;
             }
-            // Missing: long.MinValue descending, long.MaxValue ascending (last either way). ~v
-            // reverses the order of longs without overflow, so descending becomes ascending.
-            long value;
-            if (_values is not null && _hasValue is not null && _hasValue.Get(doc))
+            var reader = leaves[i].AtomicReader;
+            var numbers = reader.GetNumericDocValues(key.Field);
+            var present = reader.GetDocsWithField(key.Field);
+            for (var doc = set.NextSetBit(0); doc >= 0; doc = doc + 1 < set.Length ? set.NextSetBit(doc + 1) : -1)
             {
-                value = _values.Get(doc);
+                var value = numbers is not null && present is not null && present.Get(doc) ? numbers.Get(doc) : missing;
+                // ~v reverses the order of longs without overflow, so descending becomes ascending.
+                values[count] = key.Descending ? ~value : value;
+                docs[count] = leaves[i].DocBase + doc;
+                count++;
             }
-            else
-            {
-                value = descending ? long.MinValue : long.MaxValue;
-            }
-            Values[Count] = descending ? ~value : value;
-            Docs[Count] = _docBase + doc;
-            Count++;
         }
-
-        public void SetNextReader(AtomicReaderContext context)
-        {
-            _values = context.AtomicReader.GetNumericDocValues(field);
-            _hasValue = context.AtomicReader.GetDocsWithField(field);
-            _docBase = context.DocBase;
-        }
-
-        public bool AcceptsDocsOutOfOrder => true;
-
-        private static T[] Grow<T>(T[] array)
-        {
-            var grown = new T[array.Length * 2];
-            Array.Copy(array, grown, array.Length);
-            return grown;
-        }
+        return (values, docs);
     }
 }

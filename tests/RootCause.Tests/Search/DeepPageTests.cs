@@ -11,8 +11,9 @@ using RootCause.Tests.Infrastructure;
 namespace RootCause.Tests.Search;
 
 /// <summary>
-/// Pages found by selection (deep pages of a list sorted by one date or rank field) equal the pages
-/// the sorted queue finds, page for page, ties, missing values and the end of the results included;
+/// Pages found by selection or by walking the segments in sort order (deep pages of a list sorted by
+/// one date or rank field) equal the pages the sorted queue finds, page for page, over several
+/// segments, ties, missing values and the end of the results included;
 /// and records created while the index is live (added without a delete by id) are indexed once.
 /// The data is written through a real silo pair on PostgreSQL and indexed by a tailer of its own.
 /// </summary>
@@ -79,12 +80,14 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
 
     [Theory]
     [MemberData(nameof(Sorts))]
-    public async Task PagesFoundBySelectionEqualThoseOfTheSortedQueue(string kind, string field, bool descending)
+    public async Task PagesFoundBySelectionOrByWalkingEqualThoseOfTheSortedQueue(string kind, string field, bool descending)
     {
         await WriteAsync("sel-" + field + descending, 13);
-        var (index, _, db) = await OpenAsync("select-" + Guid.NewGuid().ToString("N")[..6], batchSize: 500);
+        // Small batches refreshed at once: several segments, so the walk merges segment orders.
+        var (index, _, db) = await OpenAsync("select-" + Guid.NewGuid().ToString("N")[..6], batchSize: 9, catchUpRefreshMs: 0);
         using var _ = index;
         await using var __ = db;
+        Assert.True(index.SegmentCount > 1, $"{index.SegmentCount} segment");
 
         var indexedKind = kind == "investigation" ? IndexedKind.Investigation : IndexedKind.Event;
         foreach (var filters in new[]
@@ -107,10 +110,14 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
                     index.DeepPageSkip = int.MaxValue;
                     var queued = index.Search(query with { Page = page });
                     index.DeepPageSkip = 0;
-                    var selected = index.Search(query with { Page = page });
-                    Assert.Equal(queued.Total, selected.Total);
-                    Assert.Equal(queued.Hits.Select(h => h.Json), selected.Hits.Select(h => h.Json));
-                    Assert.Equal(all.Hits.Skip((page - 1) * perPage).Take(perPage).Select(h => h.Json), selected.Hits.Select(h => h.Json));
+                    foreach (var walkFactor in new[] { 0, 1e9 })
+                    {
+                        index.DeepPageWalkFactor = walkFactor;
+                        var selected = index.Search(query with { Page = page });
+                        Assert.Equal(queued.Total, selected.Total);
+                        Assert.Equal(queued.Hits.Select(h => h.Json), selected.Hits.Select(h => h.Json));
+                        Assert.Equal(all.Hits.Skip((page - 1) * perPage).Take(perPage).Select(h => h.Json), selected.Hits.Select(h => h.Json));
+                    }
                 }
             }
         }
