@@ -104,9 +104,7 @@ public sealed partial class LuceneSearchIndex
         var leaf = leaves[ReaderUtil.SubIndex(doc, leaves)];
         var local = doc - leaf.DocBase;
         var reader = leaf.AtomicReader;
-        var value = reader.GetDocsWithField(key.Field)?.Get(local) == true
-            ? reader.GetNumericDocValues(key.Field)!.Get(local)
-            : key.Descending ? long.MinValue : long.MaxValue;
+        var value = SortValue(reader.GetNumericDocValues(key.Field), reader.GetDocsWithField(key.Field), local, key.Descending);
         var id = new BytesRef();
         reader.GetSortedDocValues(SearchFields.Id)?.Get(local, id);
         return [J2N.Numerics.Int64.GetInstance(value), id];

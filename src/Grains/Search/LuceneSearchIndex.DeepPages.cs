@@ -193,9 +193,7 @@ public sealed partial class LuceneSearchIndex
             for (var doc = 0; doc < count; doc++)
             {
                 docs[doc] = doc;
-                var value = numbers is not null && present is not null && present.Get(doc)
-                    ? numbers.Get(doc)
-                    : descending ? long.MinValue : long.MaxValue;
+                var value = SortValue(numbers, present, doc, descending);
                 values[doc] = descending ? ~value : value;
             }
             Array.Sort(values, docs);
@@ -331,6 +329,15 @@ public sealed partial class LuceneSearchIndex
         Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
 
     /// <summary>
+    /// A document's value of a numeric sort field; without one, the value <see cref="SortFor"/> gives
+    /// missing values (last in either direction).
+    /// </summary>
+    private static long SortValue(NumericDocValues? numbers, IBits? present, int doc, bool descending) =>
+        numbers is not null && present is not null && present.Get(doc)
+            ? numbers.Get(doc)
+            : descending ? long.MinValue : long.MaxValue;
+
+    /// <summary>
     /// Each match's sort value, mapped so that ascending is the requested order (a missing value
     /// last either way, as <see cref="SortFor"/> makes the collector do), and its global doc id.
     /// </summary>
@@ -338,7 +345,6 @@ public sealed partial class LuceneSearchIndex
     {
         var values = new long[total];
         var docs = new int[total];
-        var missing = key.Descending ? long.MinValue : long.MaxValue;
         var count = 0;
         var leaves = searcher.IndexReader.Leaves;
         for (var i = 0; i < leaves.Count; i++)
@@ -353,7 +359,7 @@ public sealed partial class LuceneSearchIndex
             var present = reader.GetDocsWithField(key.Field);
             for (var doc = set.NextSetBit(0); doc >= 0; doc = doc + 1 < set.Length ? set.NextSetBit(doc + 1) : -1)
             {
-                var value = numbers is not null && present is not null && present.Get(doc) ? numbers.Get(doc) : missing;
+                var value = SortValue(numbers, present, doc, key.Descending);
                 // ~v reverses the order of longs without overflow, so descending becomes ascending.
                 values[count] = key.Descending ? ~value : value;
                 docs[count] = leaves[i].DocBase + doc;

@@ -83,10 +83,13 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
     public async Task PagesFoundBySelectionOrByWalkingEqualThoseOfTheSortedQueue(string kind, string field, bool descending)
     {
         await WriteAsync("sel-" + field + descending, 13);
-        // Small batches refreshed at once: several segments, so the walk merges segment orders.
-        var (index, _, db) = await OpenAsync("select-" + Guid.NewGuid().ToString("N")[..6], batchSize: 9, catchUpRefreshMs: 0);
+        var (index, tailer, db) = await OpenAsync("select-" + Guid.NewGuid().ToString("N")[..6], batchSize: 9, catchUpRefreshMs: 0);
         using var _ = index;
         await using var __ = db;
+        // Records indexed after the first catch-up was made visible go to a new segment, so the
+        // walk merges several segments' orders.
+        await WriteAsync("sel-more-" + field + descending, 4);
+        await CatchUpAsync(tailer);
         Assert.True(index.SegmentCount > 1, $"{index.SegmentCount} segment");
 
         var indexedKind = kind == "investigation" ? IndexedKind.Investigation : IndexedKind.Event;
