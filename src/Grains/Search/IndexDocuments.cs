@@ -18,8 +18,10 @@ namespace RootCause.Search;
 /// Keyword fields are lower-cased <see cref="StringField"/>s (exact, case-insensitive filters) with
 /// doc values of the same name for sorting and counting. Dates are epoch milliseconds, indexed for
 /// ranges and with numeric doc values for sorting and bucketing; a missing date has neither. Text
-/// fields are analysed with the English analyzer and stored for highlighting. The record itself,
-/// exactly as the API returns it, is stored in <see cref="Source"/>, so lists never touch a grain.
+/// fields are analysed with the English analyzer and not stored: the record itself, exactly as the
+/// API returns it, is stored in <see cref="Source"/> (so lists never touch a grain), and
+/// highlighting derives the text from it again (<see cref="Texts(Investigation)"/>); only notes,
+/// which the record does not hold, are stored as text.
 /// </remarks>
 internal static class IndexDocuments
 {
@@ -29,7 +31,7 @@ internal static class IndexDocuments
     public const string Version = "_version";
     public const string Deleted = "_deleted";
 
-    // Text fields (analysed, stored).
+    // Text fields (analysed; only notes stored).
     public const string TitleText = "title";
     public const string DescriptionText = "description";
     public const string RootCauseText = "root_cause";
@@ -110,15 +112,14 @@ internal static class IndexDocuments
         Date(doc, SearchFields.CreatedAt, record.CreatedAt);
         Date(doc, SearchFields.UpdatedAt, record.UpdatedAt);
 
-        Text(doc, TitleText, record.Title);
-        Text(doc, DescriptionText, record.Description);
-        Text(doc, RootCauseText, record.RootCause);
-        Text(doc, RemediationText, record.Remediation);
-        Text(doc, LessonsText, record.LessonsLearned);
-        Text(doc, TagsText, string.Join(' ', record.Tags));
+        foreach (var (field, value) in Texts(record))
+        {
+            Text(doc, field, value, stored: false);
+        }
+        // Notes are not part of the record in Source, so their text is the one text that is stored.
         foreach (var note in state.Notes ?? [])
         {
-            Text(doc, NotesText, note.Body);
+            Text(doc, NotesText, note.Body, stored: true);
         }
         return doc;
     }
@@ -140,24 +141,55 @@ internal static class IndexDocuments
         // Each object is parsed once for its text, components and link keys.
         var components = new List<string>();
         var linkKeys = new List<string>();
-        var dataText = new StringBuilder();
-        var metadataText = new StringBuilder();
-        Flatten(record.Data, dataText, components, linkKeys);
-        Flatten(record.Metadata, metadataText, components, linkKeys);
+        foreach (var (field, value) in Texts(record, components, linkKeys))
+        {
+            Text(doc, field, value, stored: false);
+        }
         MultiKeyword(doc, SearchFields.EventComponents, components);
         MultiKeyword(doc, SearchFields.LinkKeys, linkKeys.Distinct(StringComparer.OrdinalIgnoreCase));
         MultiKeyword(doc, SearchFields.SuggestedFor, record.Links.Where(l => l.Status == EventLinkStatus.Suggested).Select(l => l.InvestigationId.ToString("D")));
-        Text(doc, DataText, dataText.ToString());
-        Text(doc, MetadataText, metadataText.ToString());
 
         Date(doc, SearchFields.Timestamp, record.Timestamp);
         Date(doc, SearchFields.ParsedAt, record.ParsedAt);
         Date(doc, SearchFields.LinkedAt, record.LinkedAt);
         SingleKeyword(doc, SearchFields.LinkerChecked, record.LinkerCheckedAt is null ? "0" : "1");
-
-        Text(doc, EventTypeText, record.EventType.Replace('_', ' ').Replace('.', ' ') + " " + record.EventType);
-        Text(doc, TagsText, string.Join(' ', record.Tags));
         return doc;
+    }
+
+    /// <summary>
+    /// The analysed text of an investigation, field by field, from the record alone (notes are not
+    /// part of it). The index does not store it: highlighting derives it again from the stored
+    /// record with this same method, so the snippets show exactly the text that was indexed.
+    /// </summary>
+    public static IEnumerable<(string Field, string? Value)> Texts(Investigation record) =>
+    [
+        (TitleText, record.Title),
+        (DescriptionText, record.Description),
+        (RootCauseText, record.RootCause),
+        (RemediationText, record.Remediation),
+        (LessonsText, record.LessonsLearned),
+        (TagsText, string.Join(' ', record.Tags)),
+    ];
+
+    /// <summary>
+    /// The analysed text of an event, field by field (as <see cref="Texts(Investigation)"/>); the
+    /// components and link keys named in data and metadata are collected from the same parse.
+    /// </summary>
+    public static IEnumerable<(string Field, string? Value)> Texts(Event record, List<string>? components = null, List<string>? linkKeys = null)
+    {
+        components ??= [];
+        linkKeys ??= [];
+        var dataText = new StringBuilder();
+        var metadataText = new StringBuilder();
+        Flatten(record.Data, dataText, components, linkKeys);
+        Flatten(record.Metadata, metadataText, components, linkKeys);
+        return
+        [
+            (DataText, dataText.ToString()),
+            (MetadataText, metadataText.ToString()),
+            (EventTypeText, record.EventType.Replace('_', ' ').Replace('.', ' ') + " " + record.EventType),
+            (TagsText, string.Join(' ', record.Tags)),
+        ];
     }
 
     /// <summary>The top-level keys of event data/metadata whose values name a component.</summary>
@@ -226,11 +258,11 @@ internal static class IndexDocuments
         }
     }
 
-    private static void Text(Document doc, string field, string? value)
+    private static void Text(Document doc, string field, string? value, bool stored)
     {
         if (!string.IsNullOrWhiteSpace(value))
         {
-            doc.Add(ReusableFields.Current.Text(field, value));
+            doc.Add(ReusableFields.Current.Text(field, value, stored));
         }
     }
 
@@ -274,11 +306,11 @@ internal static class IndexDocuments
             return field;
         }
 
-        public Field Text(string name, string value)
+        public Field Text(string name, string value, bool stored)
         {
-            if (Reuse(name, FieldKind.Text, out var slot) is not { } field)
+            if (Reuse(name, stored ? FieldKind.StoredText : FieldKind.Text, out var slot) is not { } field)
             {
-                return Keep(slot, new TextField(name, value, Field.Store.YES));
+                return Keep(slot, new TextField(name, value, stored ? Field.Store.YES : Field.Store.NO));
             }
             field.SetStringValue(value);
             return field;
@@ -359,6 +391,7 @@ internal static class IndexDocuments
         {
             Keyword,
             Text,
+            StoredText,
             Number,
             NumericValue,
             Sorted,

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Lucene.Net.Analysis;
 using Lucene.Net.Analysis.En;
 using Lucene.Net.Documents;
@@ -23,7 +24,7 @@ namespace RootCause.Search;
 public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
 {
     /// <summary>Bumped when documents change shape: an index of another format is rebuilt.</summary>
-    public const string FormatVersion = "2";
+    public const string FormatVersion = "3";
 
     private const string CommitFormat = "format";
     private const string CommitIdentity = "database";
@@ -652,13 +653,13 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             var hits = new List<SearchHit>(top.ScoreDocs.Length);
             foreach (var scoreDoc in top.ScoreDocs)
             {
-                // A list needs only the record; a search's snippets need the stored text too.
-                var document = text is null ? searcher.Doc(scoreDoc.Doc, SourceOnly) : searcher.Doc(scoreDoc.Doc);
+                // A list needs only the record; a search's snippets derive the text from it (and the stored notes).
+                var document = searcher.Doc(scoreDoc.Doc, text is null ? SourceOnly : SourceAndNotes);
                 var json = SourceJson(document);
                 hits.Add(text is null
                     ? new SearchHit(json, null, null)
                     : new SearchHit(json, float.IsNaN(scoreDoc.Score) ? null : scoreDoc.Score,
-                        query.Highlight ? Highlights(searcher, text, document, scoreDoc.Doc, termsByField, weightedTerms, query.Kind) : null));
+                        query.Highlight ? Highlights(searcher, text, json, document, scoreDoc.Doc, termsByField, weightedTerms, query.Kind) : null));
             }
             return new SearchPage(hits, collector.TotalHits, query.Page, query.PerPage)
             {
@@ -668,6 +669,31 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     }
 
     private static readonly ISet<string> SourceOnly = new HashSet<string> { IndexDocuments.Source };
+
+    private static readonly ISet<string> SourceAndNotes = new HashSet<string> { IndexDocuments.Source, IndexDocuments.NotesText };
+
+    /// <summary>
+    /// The text a hit was indexed with, per field: derived from its stored record by the same code
+    /// that indexed it (<see cref="IndexDocuments.Texts(Investigations.Investigation)"/>), plus the
+    /// stored notes. Lazy: only fields that hold a query term are ever asked for.
+    /// </summary>
+    private static Func<string, string[]> TextsOf(string json, Document document, IndexedKind kind)
+    {
+        Dictionary<string, string[]>? texts = null;
+        return field =>
+        {
+            if (field == IndexDocuments.NotesText)
+            {
+                return document.GetValues(field);
+            }
+            texts ??= (kind == IndexedKind.Investigation
+                    ? IndexDocuments.Texts(JsonSerializer.Deserialize<Investigations.Investigation>(json, RootCauseJson.Options)!)
+                    : IndexDocuments.Texts(JsonSerializer.Deserialize<Events.Event>(json, RootCauseJson.Options)!))
+                .Where(t => !string.IsNullOrWhiteSpace(t.Value))
+                .ToDictionary(t => t.Field, t => new[] { t.Value! }, StringComparer.Ordinal);
+            return texts.TryGetValue(field, out var values) ? values : [];
+        };
+    }
 
     private static string SourceJson(Document document)
     {
@@ -742,23 +768,24 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         return new QueryScorer(terms);
     }
 
-    private IReadOnlyDictionary<string, IReadOnlyList<string>> Highlights(IndexSearcher searcher, Query query, Document document, int docId,
+    private IReadOnlyDictionary<string, IReadOnlyList<string>> Highlights(IndexSearcher searcher, Query query, string json, Document document, int docId,
         Dictionary<string, string[]>? termsByField, Dictionary<string, WeightedSpanTerm[]>? weightedTerms, IndexedKind kind)
     {
         var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         var fields = kind == IndexedKind.Investigation ? IndexDocuments.InvestigationTextFields : IndexDocuments.EventTextFields;
+        var textsOf = TextsOf(json, document, kind);
         foreach (var field in fields)
         {
-            var values = document.GetValues(field);
-            if (values.Length == 0)
-            {
-                continue;
-            }
-            // Re-analysing the stored text is most of a search's cost. A field that holds none of the
+            // Re-analysing the text is most of a search's cost. A field that holds none of the
             // query's terms for it yields no fragment (only fragments with a match are returned), so
             // it is skipped; the same analyzer indexed it, so the index answers that exactly.
             if (termsByField is not null
                 && (!termsByField.TryGetValue(field, out var fieldTerms) || !FieldHasAny(searcher, docId, field, fieldTerms)))
+            {
+                continue;
+            }
+            var values = textsOf(field);
+            if (values.Length == 0)
             {
                 continue;
             }

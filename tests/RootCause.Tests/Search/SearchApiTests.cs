@@ -230,10 +230,18 @@ public sealed class SearchApiTests(SearchFixture fixture) : IClassFixture<Search
         var (_, hits, response) = await A.GetJsonAsync($"/api/events/search?q=%22{host}%22&per_page=100");
         Assert.Equal(expected.Count.ToString(CultureInfo.InvariantCulture), response.Headers.GetValues("X-Total-Count").First());
         Assert.Equal(expected, hits!.AsArray().Select(h => h!["event"]!["id"]!.GetValue<string>()).Order().ToList());
+        // The snippets come from the data's text as it was indexed (derived again from the stored record).
+        Assert.All(hits.AsArray(), h =>
+        {
+            var snippet = h!["highlights"]!["data"]![0]!.GetValue<string>();
+            Assert.Contains("<mark>host</mark>-<mark>3</mark>", snippet, StringComparison.Ordinal);
+            Assert.Contains(" observed on " + h["event"]!["data"]!["component"]!.GetValue<string>(), snippet, StringComparison.Ordinal);
+        });
 
         var failed = Data.Events.Count(e => e.EventType == "build_failed");
-        var (_, _, typeResponse) = await B.GetJsonAsync("/api/events/search?q=build_failed");
+        var (_, typeHits, typeResponse) = await B.GetJsonAsync("/api/events/search?q=build_failed");
         Assert.Equal(failed.ToString(CultureInfo.InvariantCulture), typeResponse.Headers.GetValues("X-Total-Count").First());
+        Assert.All(typeHits!.AsArray(), h => Assert.Contains("<mark>", h!["highlights"]!["event_type"]![0]!.GetValue<string>(), StringComparison.Ordinal));
     }
 
     [Fact]
