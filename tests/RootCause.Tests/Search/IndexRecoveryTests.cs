@@ -1,4 +1,8 @@
 using System.Net;
+using Lucene.Net.Analysis.Standard;
+using Lucene.Net.Index;
+using Lucene.Net.Store;
+using Lucene.Net.Util;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using RootCause.Database;
@@ -9,7 +13,8 @@ namespace RootCause.Tests.Search;
 
 /// <summary>
 /// The index against PostgreSQL, outside a silo: a tailer killed mid-way and restarted ends equal to a
-/// fresh rebuild; a clean restart resumes from its committed cursor; an unreadable index is rebuilt.
+/// fresh rebuild; a clean restart resumes from its committed cursor; an unreadable index, or one of an
+/// earlier format, is rebuilt.
 /// The data is written through a real silo pair, so the change feed is the product's own.
 /// </summary>
 public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<SiloPairFixture>, IDisposable
@@ -220,5 +225,36 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
         await fresh.Tailer.InitializeAsync(CancellationToken.None);
         await CatchUpAsync(fresh.Tailer);
         Assert.Equal(Contents(fresh.Index), Contents(repaired.Index));
+    }
+
+    [Fact]
+    public async Task AnIndexOfAnEarlierFormatIsRebuiltOnOpen()
+    {
+        await WriteChangesAsync("format", 4);
+        List<string> before;
+        using (var first = Open("format"))
+        {
+            await first.Tailer.InitializeAsync(CancellationToken.None);
+            await CatchUpAsync(first.Tailer);
+            first.Tailer.CommitNow();
+            before = Contents(first.Index);
+        }
+
+        // The same documents and cursor, committed as an earlier format would have been: only the
+        // format marker differs, so only the format can be why the index is rebuilt.
+        using (var directory = FSDirectory.Open(_root["format"]))
+        using (var writer = new IndexWriter(directory, new IndexWriterConfig(LuceneVersion.LUCENE_48, new StandardAnalyzer(LuceneVersion.LUCENE_48))))
+        {
+            var data = new Dictionary<string, string>(writer.CommitData) { ["format"] = "2" };
+            Assert.Equal(LuceneSearchIndex.FormatVersion, writer.CommitData["format"]);
+            writer.SetCommitData(data);
+            writer.Commit();
+        }
+
+        using var reopened = Open("format");
+        await reopened.Tailer.InitializeAsync(CancellationToken.None);
+        Assert.NotNull(reopened.Index.Status.Rebuild);
+        await CatchUpAsync(reopened.Tailer);
+        Assert.Equal(before, Contents(reopened.Index));
     }
 }
