@@ -515,13 +515,13 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             }
             if (values.Count == 1)
             {
-                filter.Add(new TermQuery(new Term(field, IndexDocuments.Keyword(values[0]))), Occur.MUST);
+                filter.Add(new TermQuery(FilterTerm(query.Kind, field, values[0])), Occur.MUST);
                 continue;
             }
             var any = new BooleanQuery();
             foreach (var value in values)
             {
-                any.Add(new TermQuery(new Term(field, IndexDocuments.Keyword(value))), Occur.SHOULD);
+                any.Add(new TermQuery(FilterTerm(query.Kind, field, value)), Occur.SHOULD);
             }
             filter.Add(any, Occur.MUST);
         }
@@ -532,6 +532,16 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         }
         return filter;
     }
+
+    /// <summary>
+    /// The term a filter value matches. The id is not indexed as a term of its own (only as doc
+    /// values, for sorting): a filter by id matches the record's <see cref="IndexDocuments.Uid"/>,
+    /// and a value that is not an id matches nothing.
+    /// </summary>
+    private static Term FilterTerm(IndexedKind kind, string field, string value) =>
+        field != SearchFields.Id ? new Term(field, IndexDocuments.Keyword(value))
+        : Guid.TryParse(value, out var id) ? IndexDocuments.UidTerm(kind, id)
+        : new Term(IndexDocuments.Uid, "");
 
     /// <summary>Parses the user's text with the kind's fields and boosts; a syntax error is a 400 naming q.</summary>
     private Query? TextQuery(IndexQuery query)
