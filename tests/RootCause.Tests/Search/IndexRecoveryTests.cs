@@ -51,6 +51,16 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
         return new Handle(index, tailer, db);
     }
 
+    /// <summary>Builds the index <paramref name="name"/> from PostgreSQL, commits it, closes it, and returns its contents.</summary>
+    private async Task<List<string>> BuildAndCommitAsync(string name)
+    {
+        using var handle = Open(name);
+        await handle.Tailer.InitializeAsync(CancellationToken.None);
+        await CatchUpAsync(handle.Tailer);
+        handle.Tailer.CommitNow();
+        return Contents(handle.Index);
+    }
+
     private static async Task CatchUpAsync(IndexTailer tailer)
     {
         while (await tailer.TailOnceAsync(CancellationToken.None))
@@ -195,14 +205,7 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
     public async Task ACleanRestartResumesAndAnUnreadableIndexIsRebuilt()
     {
         await WriteChangesAsync("resume", 8);
-        List<string> before;
-        using (var first = Open("resume"))
-        {
-            await first.Tailer.InitializeAsync(CancellationToken.None);
-            await CatchUpAsync(first.Tailer);
-            first.Tailer.CommitNow();
-            before = Contents(first.Index);
-        }
+        var before = await BuildAndCommitAsync("resume");
 
         using (var reopened = Open("resume"))
         {
@@ -231,14 +234,7 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
     public async Task AnIndexOfAnEarlierFormatIsRebuiltOnOpen()
     {
         await WriteChangesAsync("format", 4);
-        List<string> before;
-        using (var first = Open("format"))
-        {
-            await first.Tailer.InitializeAsync(CancellationToken.None);
-            await CatchUpAsync(first.Tailer);
-            first.Tailer.CommitNow();
-            before = Contents(first.Index);
-        }
+        var before = await BuildAndCommitAsync("format");
 
         // The same documents and cursor, committed as an earlier format would have been: only the
         // format marker differs, so only the format can be why the index is rebuilt.
