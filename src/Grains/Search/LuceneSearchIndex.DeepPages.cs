@@ -193,8 +193,7 @@ public sealed partial class LuceneSearchIndex
             for (var doc = 0; doc < count; doc++)
             {
                 docs[doc] = doc;
-                var value = SortValue(numbers, present, doc, descending);
-                values[doc] = descending ? ~value : value;
+                values[doc] = AscendingValue(numbers, present, doc, descending);
             }
             Array.Sort(values, docs);
             // Equal values in id order: ordinals follow the ids' byte order within a segment.
@@ -226,7 +225,7 @@ public sealed partial class LuceneSearchIndex
         var end = Math.Min(skip + perPage, total);
         var (values, docs) = SortValues(searcher, matches, total, key);
 
-        var selection = values.AsSpan(0, total).ToArray();
+        var selection = (long[])values.Clone();
         var first = Select(selection, 0, total - 1, skip);
         var last = Select(selection, skip, total - 1, end - 1);
 
@@ -338,6 +337,16 @@ public sealed partial class LuceneSearchIndex
             : descending ? long.MinValue : long.MaxValue;
 
     /// <summary>
+    /// <see cref="SortValue"/> mapped so that ascending is the requested order: ~v reverses the
+    /// order of longs without overflow, so descending becomes ascending.
+    /// </summary>
+    private static long AscendingValue(NumericDocValues? numbers, IBits? present, int doc, bool descending)
+    {
+        var value = SortValue(numbers, present, doc, descending);
+        return descending ? ~value : value;
+    }
+
+    /// <summary>
     /// Each match's sort value, mapped so that ascending is the requested order (a missing value
     /// last either way, as <see cref="SortFor"/> makes the collector do), and its global doc id.
     /// </summary>
@@ -359,9 +368,7 @@ public sealed partial class LuceneSearchIndex
             var present = reader.GetDocsWithField(key.Field);
             for (var doc = set.NextSetBit(0); doc >= 0; doc = doc + 1 < set.Length ? set.NextSetBit(doc + 1) : -1)
             {
-                var value = SortValue(numbers, present, doc, key.Descending);
-                // ~v reverses the order of longs without overflow, so descending becomes ascending.
-                values[count] = key.Descending ? ~value : value;
+                values[count] = AscendingValue(numbers, present, doc, key.Descending);
                 docs[count] = leaves[i].DocBase + doc;
                 count++;
             }

@@ -231,6 +231,29 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
     }
 
     [Fact]
+    public async Task AFilterByIdMatchesThatRecordOnly()
+    {
+        await WriteChangesAsync("by-id", 2);
+        using var handle = Open("by-id");
+        await handle.Tailer.InitializeAsync(CancellationToken.None);
+        await CatchUpAsync(handle.Tailer);
+        var all = handle.Index.Search(new IndexQuery { Kind = IndexedKind.Event, PerPage = 3 });
+        Assert.True(all.Total > 1);
+        var id = System.Text.Json.Nodes.JsonNode.Parse(all.Hits[1].Json)!["id"]!.GetValue<string>();
+
+        IndexQuery ById(params string[] values) => new()
+        {
+            Kind = IndexedKind.Event,
+            Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.Id] = values },
+        };
+        var one = handle.Index.Search(ById(id.ToUpperInvariant()));
+        Assert.Equal(id, System.Text.Json.Nodes.JsonNode.Parse(one.Hits.Single().Json)!["id"]!.GetValue<string>());
+        Assert.Equal(0, handle.Index.Search(ById("not-an-id")).Total);
+        // An investigation's id is not an event's.
+        Assert.Equal(0, handle.Index.Search(ById(id) with { Kind = IndexedKind.Investigation }).Total);
+    }
+
+    [Fact]
     public async Task AnIndexOfAnEarlierFormatIsRebuiltOnOpen()
     {
         await WriteChangesAsync("format", 4);
