@@ -69,14 +69,15 @@ internal static class IndexDocuments
     };
 
     /// <summary>
-    /// Bits per indexed term of a date (epoch milliseconds): 8 terms per date instead of Lucene's
-    /// default 16. A date's finer terms are nearly unique per document, so they were a large part of
-    /// the terms every refresh writes and every merge rewrites. A range query now visits up to 255
-    /// terms per level at each end instead of 15, over 8 levels instead of 16; only terms that
-    /// exist are visited, and the ranges' query times did not change measurably. Range queries must
-    /// use the same step.
+    /// Bits per indexed term of a date (epoch milliseconds): 4 terms per date (shifts 0, 16, 32 and
+    /// 48) instead of Lucene's default 16. A date's finer terms are nearly unique per document, so
+    /// they were a large part of the terms every refresh writes and every merge rewrites (a quarter
+    /// of the catch-up's CPU went from step 8 to 16: docs/benchmarks.md). A range query visits the
+    /// terms that exist at each end of each level, up to 65,535 of them, over 4 levels; on the
+    /// benchmark's data that kept the date-range and analytics rows within their aims. Range
+    /// queries must use the same step.
     /// </summary>
-    public const int DatePrecisionStep = 8;
+    public const int DatePrecisionStep = 16;
 
     private static readonly FieldType DateType = new(Int64Field.TYPE_NOT_STORED) { NumericPrecisionStep = DatePrecisionStep };
 
