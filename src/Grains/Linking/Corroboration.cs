@@ -232,7 +232,7 @@ public static class Corroboration
         {
             return [];
         }
-        var affected = catalog.Resolve(investigation.ComponentAffected)?.Name;
+        var affected = catalog.Resolve(LinkNames.AffectedOf(investigation, catalog).Component)?.Name;
         return [.. symptom.Components.Select(c => c.Name).Where(n => n != affected)];
     }
 

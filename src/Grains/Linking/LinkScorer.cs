@@ -133,13 +133,24 @@ public sealed class LinkScorer(LinkerOptions options)
 
     private static StrategyScore ScoreComponent(Investigation investigation, EventFacts facts, ServiceCatalog catalog, bool duringImpact)
     {
-        var affected = catalog.Resolve(investigation.ComponentAffected);
-        var affectedName = affected?.Name ?? investigation.ComponentAffected?.Trim().ToLowerInvariant();
-        var service = investigation.ServiceAffected?.Trim().ToLowerInvariant();
+        // An investigation filed with tags only (by customer support, say): a tag that is exactly a
+        // catalog component's or service's name stands in for the affected component or service.
+        var named = LinkNames.AffectedOf(investigation, catalog);
+        var affected = catalog.Resolve(named.Component);
+        var affectedName = affected?.Name ?? named.Component?.Trim().ToLowerInvariant();
+        var service = named.Service?.Trim().ToLowerInvariant();
         if (string.IsNullOrEmpty(affectedName) && string.IsNullOrEmpty(service))
         {
-            return Score(ComponentStrategy, 0, "The investigation names no affected component or service.");
+            return Score(ComponentStrategy, 0, "The investigation names no affected component or service, and none of its tags names one the catalog knows.");
         }
+        var best = ScoreComponent(facts, catalog, duringImpact, affectedName, service);
+        return named.Tag is { } tag && best.Score > 0
+            ? best with { Reason = $"{best.Reason} The investigation names no affected component or service; its tag {tag} names the {(affectedName is null ? "service" : "component")} {affectedName ?? service}, which stands in for it." }
+            : best;
+    }
+
+    private static StrategyScore ScoreComponent(EventFacts facts, ServiceCatalog catalog, bool duringImpact, string? affectedName, string? service)
+    {
         if (facts.Components.Count == 0 && facts.Services.Count == 0)
         {
             return Score(ComponentStrategy, 0, "The event names no component, repository path or pipeline known to the catalog.");
