@@ -245,7 +245,7 @@ public static class Corroboration
             : ["c:" + name];
 
     /// <summary>The index link keys a component's deployments carry: its name, aliases, repositories and pipelines.</summary>
-    private static IEnumerable<string> ChangeKeys(ServiceCatalog catalog, string name) =>
+    public static IEnumerable<string> ChangeKeys(ServiceCatalog catalog, string name) =>
         catalog.Resolve(name) is { } component
             ? SymptomKeys(catalog, name)
                 .Concat(component.Repositories.Select(r => "r:" + r.Trim().ToLowerInvariant()))

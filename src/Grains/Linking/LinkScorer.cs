@@ -21,6 +21,12 @@ public sealed class LinkScorer(LinkerOptions options)
 
     public LinkerOptions Options => options;
 
+    /// <summary>
+    /// How old the latest deployment of the affected component before the impact can be and still
+    /// be its first suspect: a latent bug (a date, a batch, a load) can wait for hours after a release.
+    /// </summary>
+    public static readonly TimeSpan LatestDeploymentHorizon = TimeSpan.FromDays(1);
+
     public LinkAssessment Assess(Investigation investigation, Event ev, ServiceCatalog catalog) =>
         Assess(investigation, ev, EventFacts.From(ev, catalog), catalog);
 
@@ -40,7 +46,8 @@ public sealed class LinkScorer(LinkerOptions options)
             component = corroborated;
         }
         var tags = ScoreTags(investigation, ev);
-        var evidence = ScoreEvidence(investigation, ev, facts, component.Score);
+        // A component score of 1: the event concerns the affected component itself.
+        var evidence = ScoreEvidence(investigation, ev, facts, component.Score, ofAffected: component.Score >= 1);
         var symptom = facts.IsSymptom;
         StrategyScore[] strategies =
         [
@@ -277,7 +284,7 @@ public sealed class LinkScorer(LinkerOptions options)
 
     // ----- source evidence -----
 
-    private StrategyScore ScoreEvidence(Investigation investigation, Event ev, EventFacts facts, double componentScore)
+    private StrategyScore ScoreEvidence(Investigation investigation, Event ev, EventFacts facts, double componentScore, bool ofAffected)
     {
         var detected = investigation.DetectedAt;
         var anchor = Corroboration.ImpactStart(investigation);
@@ -295,6 +302,12 @@ public sealed class LinkScorer(LinkerOptions options)
                 (1.0, $"{deployment} {Span(detected - ev.Timestamp)} before detection."),
             EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon * 3 =>
                 (0.75, $"{deployment} {Span(detected - ev.Timestamp)} before detection."),
+            // The latest release of the affected component before the impact, with nothing of it
+            // deployed since, is its first suspect even hours later (a latent bug waits for its input).
+            EventKind.Deployment when ofAffected && before && ev.Timestamp <= anchor && detected - ev.Timestamp <= LatestDeploymentHorizon
+                && (facts.Environment is null || EventFacts.IsProduction(facts.Environment))
+                && (facts.NextDeploymentAt is not { } next || next > anchor) =>
+                (0.75, $"{deployment} {Span(detected - ev.Timestamp)} before detection, the latest of the affected component before the impact began: nothing of it was deployed since, so it is the first suspect."),
             EventKind.Deployment => before
                 ? (detected - ev.Timestamp <= TimeSpan.FromDays(1) ? 0.5 : 0.3, $"{deployment} {Span(detected - ev.Timestamp)} before detection, running for a while before the impact.")
                 : (0.2, $"{deployment} after detection."),
@@ -402,6 +415,13 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
     /// (<see cref="DeploymentLookup"/>); null when none is known.
     /// </summary>
     public DateTimeOffset? DeployedAt { get; init; }
+
+    /// <summary>
+    /// For a production deployment: when the next production deployment of one of its components
+    /// followed it (within <see cref="LinkScorer.LatestDeploymentHorizon"/>), if one is known. Filled
+    /// in by the caller from stored events (<see cref="DeploymentLookup"/>); null when none is known.
+    /// </summary>
+    public DateTimeOffset? NextDeploymentAt { get; init; }
 
     /// <summary>For a successful CI job that released to production (a deployment): the step that did.</summary>
     public string? ReleaseStep { get; init; }

@@ -107,4 +107,64 @@ public sealed class ScorerRecallRuleTests
         Assert.Contains("r:shop/notifications", keys);
         Assert.Contains("notifications", LinkNames.For(incident, Catalog));
     }
+
+    // ----- the latest deployment of the affected component -----
+
+    private static Event FulfilmentDeployment(double hours, string environment = "production", string service = "fulfilment-service") =>
+        Ev(EventSource.Git, "deployment", Detected.AddHours(hours), $$"""{"repository":"shop/fulfilment","service":"{{service}}","environment":"{{environment}}"}""");
+
+    private static EventFacts Facts(Event ev, params Event[] stored) =>
+        DeploymentLookup.WithDeployment(EventFacts.From(ev, Catalog), [ev, .. stored], Catalog, ev);
+
+    [Fact]
+    public void TheLatestDeploymentOfTheAffectedComponentBeforeTheImpactIsTheFirstSuspectHoursLater()
+    {
+        var incident = Incident("fulfilment-service", "fulfilment");
+        var release = FulfilmentDeployment(-9);
+        var a = Scorer.Assess(incident, release, Facts(release), Catalog);
+        Assert.Equal(LinkDecision.Link, a.Decision);
+        var evidence = Strategy(a, LinkScorer.Evidence);
+        Assert.Equal(0.75, evidence.Score);
+        Assert.Contains("A deployment 9 h before detection, the latest of the affected component before the impact began: nothing of it was deployed since, so it is the first suspect.", evidence.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ALaterProductionDeploymentOfTheComponentBeforeTheImpactTakesOverAsTheLatest()
+    {
+        var incident = Incident("fulfilment-service", "fulfilment");
+        var release = FulfilmentDeployment(-9);
+        var later = FulfilmentDeployment(-3);
+        var facts = Facts(release, later);
+        Assert.Equal(later.Timestamp, facts.NextDeploymentAt);
+        var a = Scorer.Assess(incident, release, facts, Catalog);
+        Assert.Equal(0.5, Strategy(a, LinkScorer.Evidence).Score);
+        Assert.Contains("running for a while before the impact", Strategy(a, LinkScorer.Evidence).Reason, StringComparison.Ordinal);
+        Assert.NotEqual(LinkDecision.Link, a.Decision);
+
+        // A staging deployment, another component's, or one after the impact began takes nothing over.
+        Assert.Null(Facts(release, FulfilmentDeployment(-3, environment: "staging")).NextDeploymentAt);
+        Assert.Null(Facts(release, FulfilmentDeployment(-3, service: "search-api") with { Data = """{"repository":"shop/search","environment":"production"}""" }).NextDeploymentAt);
+        var afterImpact = Facts(release, FulfilmentDeployment(-0.25));
+        Assert.NotNull(afterImpact.NextDeploymentAt);
+        Assert.Equal(LinkDecision.Link, Scorer.Assess(incident, release, afterImpact, Catalog).Decision);
+    }
+
+    [Fact]
+    public void OnlyTheAffectedComponentsOwnDeploymentWithinADayIsTheFirstSuspect()
+    {
+        // Older than a day: running for a while.
+        var old = FulfilmentDeployment(-30);
+        Assert.Equal(0.3, Strategy(Scorer.Assess(Incident("fulfilment-service", "fulfilment"), old, Facts(old), Catalog), LinkScorer.Evidence).Score);
+
+        // A deployment of a component of the affected service, not of the affected component: no.
+        var serviceOnly = Incident(null, "notifications");
+        var notifier = NotifierDeployment(-9 * 60);
+        var a = Scorer.Assess(serviceOnly, notifier, Facts(notifier), Catalog);
+        Assert.Equal(0.9, Strategy(a, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(0.5, Strategy(a, LinkScorer.Evidence).Score);
+
+        // In staging: no.
+        var staging = FulfilmentDeployment(-9, environment: "staging");
+        Assert.Equal(0.5, Strategy(Scorer.Assess(Incident("fulfilment-service", "fulfilment"), staging, Facts(staging), Catalog), LinkScorer.Evidence).Score);
+    }
 }
