@@ -129,6 +129,13 @@ public sealed class LinkScorer(LinkerOptions options)
 
     // ----- component and service -----
 
+    /// <summary>
+    /// What a component the event concerns only through a directory named after it (or its service)
+    /// counts for, against one a path prefix, a name or a pipeline gives: the discount the scorer
+    /// already takes when only a service, not a component, is known.
+    /// </summary>
+    public const double DirectoryNameScale = 0.9;
+
     /// <summary>The component score of a change to shared infrastructure: that of a direct dependency.</summary>
     private const double SharedChangeScore = 0.8;
 
@@ -184,9 +191,10 @@ public sealed class LinkScorer(LinkerOptions options)
             var neighbourhood = catalog.Neighbourhood(target, LinkNames.Hops);
             foreach (var (name, via) in facts.Components)
             {
+                var weight = facts.ByDirectoryName.Contains(name) ? scale * DirectoryNameScale : scale;
                 if (name == target)
                 {
-                    var direct = Score(ComponentStrategy, scale, $"The event concerns {target}, {label} ({via}).");
+                    var direct = Score(ComponentStrategy, weight, $"The event concerns {target}, {label} ({via}).");
                     if (direct.Score > best.Score)
                     {
                         best = direct;
@@ -204,9 +212,9 @@ public sealed class LinkScorer(LinkerOptions options)
                                 ? $"it depends on {target}, and a change in a caller can break what it calls"
                                 : $"it depends on {target}, and its symptom began inside the impact window")
                             : (hops switch { 1 => 0.5, 2 => 0.3, _ => 0.15 }, $"it depends on {target}");
-                    if (score * scale > best.Score)
+                    if (score * weight > best.Score)
                     {
-                        best = Score(ComponentStrategy, score * scale,
+                        best = Score(ComponentStrategy, score * weight,
                             $"The event concerns {neighbour} ({via}); {relation}, {hops} dependency hop{(hops == 1 ? "" : "s")} away.");
                     }
                 }
@@ -219,9 +227,10 @@ public sealed class LinkScorer(LinkerOptions options)
         {
             foreach (var (name, via) in facts.Components)
             {
-                if (catalog.Resolve(name) is { Shared: true } shared && !targets.Any(t => t.Name == shared.Name))
+                var sharedScore = facts.ByDirectoryName.Contains(name) ? SharedChangeScore * DirectoryNameScale : SharedChangeScore;
+                if (catalog.Resolve(name) is { Shared: true } shared && !targets.Any(t => t.Name == shared.Name) && sharedScore > best.Score)
                 {
-                    best = Score(ComponentStrategy, SharedChangeScore,
+                    best = Score(ComponentStrategy, sharedScore,
                         $"The event concerns {shared.Name} ({via}), shared infrastructure that {targets[0].Name}{(targets.Count > 1 ? " and the rest of its service" : "")} relies on like a direct dependency; a change to it can break anything.");
                     break;
                 }
@@ -423,6 +432,13 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
     /// </summary>
     public DateTimeOffset? NextDeploymentAt { get; init; }
 
+    /// <summary>
+    /// Components the event concerns only because a changed file no path prefix owns lies in a
+    /// directory named after them or their service: weaker than a path prefix (see
+    /// <see cref="LinkScorer.DirectoryNameScale"/>).
+    /// </summary>
+    public IReadOnlySet<string> ByDirectoryName { get; init; } = new HashSet<string>();
+
     /// <summary>For a successful CI job that released to production (a deployment): the step that did.</summary>
     public string? ReleaseStep { get; init; }
 
@@ -519,6 +535,26 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
         {
             AddComponent(catalog.Resolve(tag), $"tagged {tag}");
         }
+        // A changed file no path prefix owns (a secret, a manifest kept in an infrastructure repository)
+        // is attributed, more weakly, to the component or service its deepest directory named after
+        // one is named after: k8s/secrets/notifications/ holds the notifications service's secrets.
+        var byDirectory = new HashSet<string>(StringComparer.Ordinal);
+        if (repository is not null)
+        {
+            foreach (var path in paths.Where(p => catalog.ForPath(repository, p).Count == 0 && !IsSharedManifest(p)))
+            {
+                foreach (var component in DirectoryNamed(catalog, path, out var directory))
+                {
+                    if (components.All(c => c.Item1 != component.Name))
+                    {
+                        AddComponent(component, component.Name == directory || component.Aliases.Contains(directory, StringComparer.OrdinalIgnoreCase)
+                            ? $"changes {path} in {repository}, in a directory named after it"
+                            : $"changes {path} in {repository}, in a directory named after its service {directory}");
+                        byDirectory.Add(component.Name);
+                    }
+                }
+            }
+        }
 
         var (kind, release) = Classify(ev, data);
         return new EventFacts(kind, components, services, paths, pipeline)
@@ -527,7 +563,34 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             Branch = BranchOf(data),
             Sha = (Text(data, "sha") ?? Text(data, "head_sha") ?? Text(data, "commit_sha"))?.Trim().ToLowerInvariant(),
             ReleaseStep = release,
+            ByDirectoryName = byDirectory,
         };
+    }
+
+    /// <summary>
+    /// The components the deepest directory of <paramref name="path"/> that is exactly a catalog
+    /// component's name or alias (that component) or a service's name (its components) is named
+    /// after; none when no directory is.
+    /// </summary>
+    public static IReadOnlyList<Component> DirectoryNamed(ServiceCatalog catalog, string path, out string directory)
+    {
+        var segments = path.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = segments.Length - 2; i >= 0; i--)
+        {
+            directory = segments[i].ToLowerInvariant();
+            if (catalog.Resolve(directory) is { } component)
+            {
+                return [component];
+            }
+            var name = directory;
+            var ofService = catalog.Components.Where(c => string.Equals(c.Service, name, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (ofService.Count > 0)
+            {
+                return ofService;
+            }
+        }
+        directory = "";
+        return [];
     }
 
     /// <summary>The event's kind, and for a successful CI run that released to production (a deployment) what released.</summary>

@@ -33,7 +33,7 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var components = new JsonArray();
             // Shared infrastructure: nobody lists it as a dependency.
             components.Add(JsonNode.Parse("""{"name":"shared-dns","service":"platform","aliases":["kube-dns"],"repositories":["acme/platform"],"path_prefixes":["k8s/dns/"],"shared":true}"""));
-            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10" })
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11" })
             {
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
@@ -420,5 +420,26 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
         var investigation = await Eventually.ReturnsAsync(async () => (await A.GetJsonAsync($"/api/investigations/{api}")).Body!,
             i => i["event_ids"]!.AsArray().All(e => e!.GetValue<string>() != release), Settle);
         Assert.DoesNotContain(release, investigation["event_ids"]!.AsArray().Select(e => e!.GetValue<string>()));
+    }
+
+    /// <summary>
+    /// A commit to a file no path prefix owns, in a directory named after the affected component's
+    /// service (a rotated secret in a repository the catalog does not list), stored before the
+    /// investigation is opened: retro-linking finds it
+    /// through the directory's name and links it, and the reason says why.
+    /// </summary>
+    [Fact]
+    public async Task AChangeInADirectoryNamedAfterTheServiceIsFoundAndLinked()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var commit = await IngestAsync(B, "git", $"acme/secrets@{Guid.NewGuid():N}", "commit", now.AddMinutes(-25),
+            new JsonObject { ["repository"] = "acme/secrets", ["branch"] = "main", ["files"] = new JsonArray("k8s/secrets/t11-core/credentials.sops.yaml") }, severity: "info");
+        await CheckedAsync(commit);
+        var api = await OpenAsync(A, "t11-api", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(api);
+        var linked = await LinkAsync(commit, api, l => Has(l, "linked"));
+        Assert.True(Has(LinkTo(linked, api), "linked"));
+        Assert.Contains("in a directory named after its service t11-core", ComponentReason(linked, api), StringComparison.Ordinal);
     }
 }

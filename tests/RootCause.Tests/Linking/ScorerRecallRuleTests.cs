@@ -167,4 +167,44 @@ public sealed class ScorerRecallRuleTests
         var staging = FulfilmentDeployment(-9, environment: "staging");
         Assert.Equal(0.5, Strategy(Scorer.Assess(Incident("fulfilment-service", "fulfilment"), staging, Facts(staging), Catalog), LinkScorer.Evidence).Score);
     }
+
+    // ----- a directory named after a component or service -----
+
+    private static Event PlatformCommit(int minutes, params string[] files) =>
+        Ev(EventSource.Git, "commit", Detected.AddMinutes(minutes),
+            $$"""{"repository":"shop/platform-infra","branch":"main","files":[{{string.Join(",", files.Select(f => $"\"{f}\""))}}]}""");
+
+    [Fact]
+    public void AFileNoPrefixOwnsIsAttributedToTheServiceItsDirectoryIsNamedAfter()
+    {
+        var commit = PlatformCommit(-35, "k8s/secrets/notifications/smtp-credentials.sops.yaml");
+        var facts = EventFacts.From(commit, Catalog);
+        Assert.Equal(["notification-service", "email-relay"], facts.Components.Select(c => c.Name));
+        Assert.True(facts.ByDirectoryName.SetEquals(["notification-service", "email-relay"]));
+
+        var a = Scorer.Assess(Incident("notification-service", "notifications"), commit, Catalog);
+        Assert.Equal(LinkDecision.Link, a.Decision);
+        var component = Strategy(a, LinkScorer.ComponentStrategy);
+        // Weaker than a path prefix: 0.9 of the affected component's 1.
+        Assert.Equal(0.9, component.Score);
+        Assert.Contains("changes k8s/secrets/notifications/smtp-credentials.sops.yaml in shop/platform-infra, in a directory named after its service notifications", component.Reason, StringComparison.Ordinal);
+
+        // A directory named after a component or its alias: that component alone, as weakly.
+        var relay = EventFacts.From(PlatformCommit(-35, "k8s/secrets/smtp-relay/password.yaml"), Catalog);
+        Assert.Equal(["email-relay"], relay.Components.Select(c => c.Name));
+        Assert.Contains("in a directory named after it", relay.Components[0].Via, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void APathPrefixOrTheFileNameOutweighsADirectoryName()
+    {
+        // k8s/dns/ is platform-dns's prefix: a directory named after a service below it changes nothing.
+        var owned = EventFacts.From(PlatformCommit(-35, "k8s/dns/notifications/zone.yaml"), Catalog);
+        Assert.Equal(["platform-dns"], owned.Components.Select(c => c.Name));
+        Assert.Empty(owned.ByDirectoryName);
+        // Only directories count, not the file's own name.
+        Assert.Empty(EventFacts.From(PlatformCommit(-35, "k8s/secrets/notifications.yaml"), Catalog).Components);
+        // Nothing named after a catalog entry: nothing.
+        Assert.Empty(EventFacts.From(PlatformCommit(-35, "k8s/secrets/misc/token.yaml"), Catalog).Components);
+    }
 }
