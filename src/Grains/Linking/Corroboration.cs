@@ -232,7 +232,7 @@ public static class Corroboration
         {
             return [];
         }
-        var affected = catalog.Resolve(investigation.ComponentAffected)?.Name;
+        var affected = catalog.Resolve(LinkNames.AffectedOf(investigation, catalog).Component)?.Name;
         return [.. symptom.Components.Select(c => c.Name).Where(n => n != affected)];
     }
 
@@ -245,7 +245,7 @@ public static class Corroboration
             : ["c:" + name];
 
     /// <summary>The index link keys a component's deployments carry: its name, aliases, repositories and pipelines.</summary>
-    private static IEnumerable<string> ChangeKeys(ServiceCatalog catalog, string name) =>
+    public static IEnumerable<string> ChangeKeys(ServiceCatalog catalog, string name) =>
         catalog.Resolve(name) is { } component
             ? SymptomKeys(catalog, name)
                 .Concat(component.Repositories.Select(r => "r:" + r.Trim().ToLowerInvariant()))

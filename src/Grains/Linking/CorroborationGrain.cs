@@ -103,7 +103,7 @@ public sealed class CorroborationGrain(
         }
         foreach (var change in changes)
         {
-            var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
+            var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog, change);
             var assessment = _scorer.Assess(investigation, change, facts, catalog, mine);
             // Only where corroboration changes the score: the change's own evaluation stored the rest.
             if (assessment.Confidence != _scorer.Assess(investigation, change, facts, catalog).Confidence

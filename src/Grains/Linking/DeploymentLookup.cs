@@ -8,14 +8,28 @@ namespace RootCause.Linking;
 
 /// <summary>
 /// When a commit was deployed, from the deployment events stored for its sha (found through the
-/// search index's <c>s:&lt;sha&gt;</c> link key). Production deployments count, and deployments that
-/// name no environment; a staging deployment does not put a commit in front of users.
+/// search index's <c>s:&lt;sha&gt;</c> link key); and for a deployment, when the next deployment of one
+/// of its components followed it (<see cref="EventFacts.NextDeploymentAt"/>). Production deployments
+/// count, and deployments that name no environment; a staging deployment does not put a commit in
+/// front of users.
 /// </summary>
 public static class DeploymentLookup
 {
-    /// <summary><paramref name="facts"/> with <see cref="EventFacts.DeployedAt"/> filled in for a commit that names a sha.</summary>
-    public static EventFacts WithDeployment(EventFacts facts, ISearchIndex index, ServiceCatalog catalog)
+    /// <summary>How far after a deployment the next one of its components is looked for: the scorer's <see cref="LinkScorer.LatestDeploymentHorizon"/>.</summary>
+    public static TimeSpan NextDeploymentHorizon => LinkScorer.LatestDeploymentHorizon;
+
+    private static bool InProduction(EventFacts facts) => facts.Environment is null || EventFacts.IsProduction(facts.Environment);
+
+    /// <summary>
+    /// <paramref name="facts"/> with <see cref="EventFacts.DeployedAt"/> filled in for a commit that
+    /// names a sha, and <see cref="EventFacts.NextDeploymentAt"/> for a production deployment.
+    /// </summary>
+    public static EventFacts WithDeployment(EventFacts facts, ISearchIndex index, ServiceCatalog catalog, Event? ev = null)
     {
+        if (facts.Kind == EventKind.Deployment && ev is not null)
+        {
+            return WithNextDeployment(facts, ev, index, catalog);
+        }
         if (facts.Kind != EventKind.Commit || facts.Sha is not { Length: > 0 } sha)
         {
             return facts;
@@ -30,20 +44,26 @@ public static class DeploymentLookup
         DateTimeOffset? first = null;
         foreach (var hit in hits)
         {
-            var ev = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
-            var deployment = EventFacts.From(ev, catalog);
-            if (deployment.Kind == EventKind.Deployment && (deployment.Environment is null || EventFacts.IsProduction(deployment.Environment))
-                && (first is null || ev.Timestamp < first))
+            var stored = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
+            var deployment = EventFacts.From(stored, catalog);
+            if (deployment.Kind == EventKind.Deployment && InProduction(deployment) && (first is null || stored.Timestamp < first))
             {
-                first = ev.Timestamp;
+                first = stored.Timestamp;
             }
         }
         return first is null ? facts : facts with { DeployedAt = first };
     }
 
-    /// <summary>The same from a set of events in memory (the evaluation's scorer mode, tests).</summary>
-    public static EventFacts WithDeployment(EventFacts facts, IEnumerable<Event> events, ServiceCatalog catalog)
+    /// <summary>
+    /// The same from a set of events in memory (the evaluation's scorer mode, tests); pass
+    /// <paramref name="ev"/> (the event the facts are of) to have a deployment's next one looked up.
+    /// </summary>
+    public static EventFacts WithDeployment(EventFacts facts, IEnumerable<Event> events, ServiceCatalog catalog, Event? ev = null)
     {
+        if (facts.Kind == EventKind.Deployment && ev is not null)
+        {
+            return WithNextDeployment(facts, ev, events, catalog);
+        }
         if (facts.Kind != EventKind.Commit || facts.Sha is not { Length: > 0 } sha)
         {
             return facts;
@@ -54,5 +74,48 @@ public static class DeploymentLookup
             .Select(d => (DateTimeOffset?)d.Event.Timestamp)
             .Min();
         return first is null ? facts : facts with { DeployedAt = first };
+    }
+
+    /// <summary>
+    /// For a production deployment: the earliest later production deployment, within
+    /// <see cref="NextDeploymentHorizon"/>, of a component it deployed, from the stored changes of
+    /// those components (their names, aliases, repositories and pipelines).
+    /// </summary>
+    private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, ISearchIndex index, ServiceCatalog catalog)
+    {
+        if (!InProduction(facts) || facts.Components.Count == 0)
+        {
+            return facts;
+        }
+        var keys = facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal).ToList();
+        var hits = index.Search(new IndexQuery
+        {
+            Kind = IndexedKind.Event,
+            Filters = new Dictionary<string, IReadOnlyList<string>>
+            {
+                [SearchFields.LinkKeys] = keys,
+                [SearchFields.Source] = [RootCauseJson.Name(EventSource.Git), RootCauseJson.Name(EventSource.Ci)],
+            },
+            Range = new DateRange(SearchFields.Timestamp, deployment.Timestamp, deployment.Timestamp + NextDeploymentHorizon),
+            Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
+            PerPage = 100,
+        }).Hits;
+        return WithNextDeployment(facts, deployment, hits.Select(h => JsonSerializer.Deserialize<Event>(h.Json, RootCauseJson.Options)!), catalog);
+    }
+
+    private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, IEnumerable<Event> events, ServiceCatalog catalog)
+    {
+        if (!InProduction(facts) || facts.Components.Count == 0)
+        {
+            return facts;
+        }
+        var mine = facts.Components.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var next = events
+            .Where(e => e.Id != deployment.Id && e.DeletedAt is null && e.Timestamp > deployment.Timestamp && e.Timestamp - deployment.Timestamp <= NextDeploymentHorizon)
+            .Select(e => (Event: e, Facts: EventFacts.From(e, catalog)))
+            .Where(d => d.Facts.Kind == EventKind.Deployment && InProduction(d.Facts) && d.Facts.Components.Any(c => mine.Contains(c.Name)))
+            .Select(d => (DateTimeOffset?)d.Event.Timestamp)
+            .Min();
+        return next is null ? facts : facts with { NextDeploymentAt = next };
     }
 }

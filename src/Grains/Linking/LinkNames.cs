@@ -14,6 +14,35 @@ public static class LinkNames
     /// <summary>The dependency distance the component strategy still gives a score for.</summary>
     public const int Hops = 3;
 
+    /// <summary>
+    /// What an investigation is about: the component and service it names, or, when it names
+    /// neither, the first of its tags that is exactly a catalog component's name or alias (the
+    /// component) or a catalog service's name (the service). <see cref="Affected.Tag"/> says which
+    /// tag stood in; null when the investigation named them itself.
+    /// </summary>
+    public static Affected AffectedOf(Investigation investigation, ServiceCatalog catalog)
+    {
+        var component = string.IsNullOrWhiteSpace(investigation.ComponentAffected) ? null : investigation.ComponentAffected;
+        var service = string.IsNullOrWhiteSpace(investigation.ServiceAffected) ? null : investigation.ServiceAffected;
+        if (component is not null || service is not null)
+        {
+            return new Affected(component, service, null);
+        }
+        foreach (var tag in investigation.Tags)
+        {
+            var name = tag.Trim();
+            if (catalog.Resolve(name) is { } named)
+            {
+                return new Affected(named.Name, null, tag);
+            }
+            if (name.Length > 0 && catalog.Components.Any(c => string.Equals(c.Service, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                return new Affected(null, name, tag);
+            }
+        }
+        return new Affected(null, null, null);
+    }
+
     /// <summary>Canonical component names and service names (lower-case), as <see cref="EventFacts"/> reports them.</summary>
     public static IReadOnlySet<string> For(Investigation investigation, ServiceCatalog catalog)
     {
@@ -22,11 +51,12 @@ public static class LinkNames
         {
             names.Add(component.Name);
         }
-        if (investigation.ComponentAffected is { Length: > 0 } raw && catalog.Resolve(raw) is null)
+        var affected = AffectedOf(investigation, catalog);
+        if (affected.Component is { Length: > 0 } raw && catalog.Resolve(raw) is null)
         {
             names.Add(raw.Trim().ToLowerInvariant());
         }
-        if (investigation.ServiceAffected is { Length: > 0 } service)
+        if (affected.Service is { Length: > 0 } service)
         {
             names.Add(service.Trim().ToLowerInvariant());
         }
@@ -49,7 +79,7 @@ public static class LinkNames
             keys.Add("c:" + name);
         }
         // Changes to shared infrastructure can explain any incident that names a component or service.
-        if (!string.IsNullOrWhiteSpace(investigation.ComponentAffected) || !string.IsNullOrWhiteSpace(investigation.ServiceAffected))
+        if (AffectedOf(investigation, catalog) is { Component: not null } or { Service: not null })
         {
             foreach (var shared in catalog.Shared)
             {
@@ -82,7 +112,8 @@ public static class LinkNames
 
     private static IEnumerable<Component> Neighbourhood(Investigation investigation, ServiceCatalog catalog)
     {
-        var affected = catalog.Resolve(investigation.ComponentAffected);
+        var named = AffectedOf(investigation, catalog);
+        var affected = catalog.Resolve(named.Component);
         if (affected is not null)
         {
             yield return affected;
@@ -94,7 +125,7 @@ public static class LinkNames
                 }
             }
         }
-        if (investigation.ServiceAffected is { Length: > 0 } service && affected is null)
+        if (named.Service is { Length: > 0 } service && affected is null)
         {
             // Only a service named: the scorer looks from each of its components, so the lookup does too.
             foreach (var component in catalog.Components.Where(c => string.Equals(c.Service, service.Trim(), StringComparison.OrdinalIgnoreCase)))
@@ -153,3 +184,9 @@ public static class LinkNames
         }
     }
 }
+
+/// <summary>
+/// The component and service an investigation is about (either may be null), and the tag that stood
+/// in for them when the investigation named neither.
+/// </summary>
+public readonly record struct Affected(string? Component, string? Service, string? Tag);

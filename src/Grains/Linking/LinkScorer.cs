@@ -21,6 +21,12 @@ public sealed class LinkScorer(LinkerOptions options)
 
     public LinkerOptions Options => options;
 
+    /// <summary>
+    /// How old the latest deployment of the affected component before the impact can be and still
+    /// be its first suspect: a latent bug (a date, a batch, a load) can wait for hours after a release.
+    /// </summary>
+    public static readonly TimeSpan LatestDeploymentHorizon = TimeSpan.FromDays(1);
+
     public LinkAssessment Assess(Investigation investigation, Event ev, ServiceCatalog catalog) =>
         Assess(investigation, ev, EventFacts.From(ev, catalog), catalog);
 
@@ -40,7 +46,8 @@ public sealed class LinkScorer(LinkerOptions options)
             component = corroborated;
         }
         var tags = ScoreTags(investigation, ev);
-        var evidence = ScoreEvidence(investigation, ev, facts, component.Score);
+        // A component score of 1: the event concerns the affected component itself.
+        var evidence = ScoreEvidence(investigation, ev, facts, component.Score, ofAffected: component.Score >= 1);
         var symptom = facts.IsSymptom;
         StrategyScore[] strategies =
         [
@@ -122,6 +129,13 @@ public sealed class LinkScorer(LinkerOptions options)
 
     // ----- component and service -----
 
+    /// <summary>
+    /// What a component the event concerns only through a directory named after it (or its service)
+    /// counts for, against one a path prefix, a name or a pipeline gives: the discount the scorer
+    /// already takes when only a service, not a component, is known.
+    /// </summary>
+    public const double DirectoryNameScale = 0.9;
+
     /// <summary>The component score of a change to shared infrastructure: that of a direct dependency.</summary>
     private const double SharedChangeScore = 0.8;
 
@@ -133,13 +147,24 @@ public sealed class LinkScorer(LinkerOptions options)
 
     private static StrategyScore ScoreComponent(Investigation investigation, EventFacts facts, ServiceCatalog catalog, bool duringImpact)
     {
-        var affected = catalog.Resolve(investigation.ComponentAffected);
-        var affectedName = affected?.Name ?? investigation.ComponentAffected?.Trim().ToLowerInvariant();
-        var service = investigation.ServiceAffected?.Trim().ToLowerInvariant();
+        // An investigation filed with tags only (by customer support, say): a tag that is exactly a
+        // catalog component's or service's name stands in for the affected component or service.
+        var named = LinkNames.AffectedOf(investigation, catalog);
+        var affected = catalog.Resolve(named.Component);
+        var affectedName = affected?.Name ?? named.Component?.Trim().ToLowerInvariant();
+        var service = named.Service?.Trim().ToLowerInvariant();
         if (string.IsNullOrEmpty(affectedName) && string.IsNullOrEmpty(service))
         {
-            return Score(ComponentStrategy, 0, "The investigation names no affected component or service.");
+            return Score(ComponentStrategy, 0, "The investigation names no affected component or service, and none of its tags names one the catalog knows.");
         }
+        var best = ScoreComponent(facts, catalog, duringImpact, affectedName, service);
+        return named.Tag is { } tag && best.Score > 0
+            ? best with { Reason = $"{best.Reason} The investigation names no affected component or service; its tag {tag} names the {(affectedName is null ? "service" : "component")} {affectedName ?? service}, which stands in for it." }
+            : best;
+    }
+
+    private static StrategyScore ScoreComponent(EventFacts facts, ServiceCatalog catalog, bool duringImpact, string? affectedName, string? service)
+    {
         if (facts.Components.Count == 0 && facts.Services.Count == 0)
         {
             return Score(ComponentStrategy, 0, "The event names no component, repository path or pipeline known to the catalog.");
@@ -166,9 +191,10 @@ public sealed class LinkScorer(LinkerOptions options)
             var neighbourhood = catalog.Neighbourhood(target, LinkNames.Hops);
             foreach (var (name, via) in facts.Components)
             {
+                var weight = facts.ByDirectoryName.Contains(name) ? scale * DirectoryNameScale : scale;
                 if (name == target)
                 {
-                    var direct = Score(ComponentStrategy, scale, $"The event concerns {target}, {label} ({via}).");
+                    var direct = Score(ComponentStrategy, weight, $"The event concerns {target}, {label} ({via}).");
                     if (direct.Score > best.Score)
                     {
                         best = direct;
@@ -186,9 +212,9 @@ public sealed class LinkScorer(LinkerOptions options)
                                 ? $"it depends on {target}, and a change in a caller can break what it calls"
                                 : $"it depends on {target}, and its symptom began inside the impact window")
                             : (hops switch { 1 => 0.5, 2 => 0.3, _ => 0.15 }, $"it depends on {target}");
-                    if (score * scale > best.Score)
+                    if (score * weight > best.Score)
                     {
-                        best = Score(ComponentStrategy, score * scale,
+                        best = Score(ComponentStrategy, score * weight,
                             $"The event concerns {neighbour} ({via}); {relation}, {hops} dependency hop{(hops == 1 ? "" : "s")} away.");
                     }
                 }
@@ -201,9 +227,10 @@ public sealed class LinkScorer(LinkerOptions options)
         {
             foreach (var (name, via) in facts.Components)
             {
-                if (catalog.Resolve(name) is { Shared: true } shared && !targets.Any(t => t.Name == shared.Name))
+                var sharedScore = facts.ByDirectoryName.Contains(name) ? SharedChangeScore * DirectoryNameScale : SharedChangeScore;
+                if (catalog.Resolve(name) is { Shared: true } shared && !targets.Any(t => t.Name == shared.Name) && sharedScore > best.Score)
                 {
-                    best = Score(ComponentStrategy, SharedChangeScore,
+                    best = Score(ComponentStrategy, sharedScore,
                         $"The event concerns {shared.Name} ({via}), shared infrastructure that {targets[0].Name}{(targets.Count > 1 ? " and the rest of its service" : "")} relies on like a direct dependency; a change to it can break anything.");
                     break;
                 }
@@ -266,7 +293,7 @@ public sealed class LinkScorer(LinkerOptions options)
 
     // ----- source evidence -----
 
-    private StrategyScore ScoreEvidence(Investigation investigation, Event ev, EventFacts facts, double componentScore)
+    private StrategyScore ScoreEvidence(Investigation investigation, Event ev, EventFacts facts, double componentScore, bool ofAffected)
     {
         var detected = investigation.DetectedAt;
         var anchor = Corroboration.ImpactStart(investigation);
@@ -284,6 +311,12 @@ public sealed class LinkScorer(LinkerOptions options)
                 (1.0, $"{deployment} {Span(detected - ev.Timestamp)} before detection."),
             EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon * 3 =>
                 (0.75, $"{deployment} {Span(detected - ev.Timestamp)} before detection."),
+            // The latest release of the affected component before the impact, with nothing of it
+            // deployed since, is its first suspect even hours later (a latent bug waits for its input).
+            EventKind.Deployment when ofAffected && before && ev.Timestamp <= anchor && detected - ev.Timestamp <= LatestDeploymentHorizon
+                && (facts.Environment is null || EventFacts.IsProduction(facts.Environment))
+                && (facts.NextDeploymentAt is not { } next || next > anchor) =>
+                (0.75, $"{deployment} {Span(detected - ev.Timestamp)} before detection, the latest of the affected component before the impact began: nothing of it was deployed since, so it is the first suspect."),
             EventKind.Deployment => before
                 ? (detected - ev.Timestamp <= TimeSpan.FromDays(1) ? 0.5 : 0.3, $"{deployment} {Span(detected - ev.Timestamp)} before detection, running for a while before the impact.")
                 : (0.2, $"{deployment} after detection."),
@@ -392,6 +425,20 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
     /// </summary>
     public DateTimeOffset? DeployedAt { get; init; }
 
+    /// <summary>
+    /// For a production deployment: when the next production deployment of one of its components
+    /// followed it (within <see cref="LinkScorer.LatestDeploymentHorizon"/>), if one is known. Filled
+    /// in by the caller from stored events (<see cref="DeploymentLookup"/>); null when none is known.
+    /// </summary>
+    public DateTimeOffset? NextDeploymentAt { get; init; }
+
+    /// <summary>
+    /// Components the event concerns only because a changed file no path prefix owns lies in a
+    /// directory named after them or their service: weaker than a path prefix (see
+    /// <see cref="LinkScorer.DirectoryNameScale"/>).
+    /// </summary>
+    public IReadOnlySet<string> ByDirectoryName { get; init; } = new HashSet<string>();
+
     /// <summary>For a successful CI job that released to production (a deployment): the step that did.</summary>
     public string? ReleaseStep { get; init; }
 
@@ -488,6 +535,26 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
         {
             AddComponent(catalog.Resolve(tag), $"tagged {tag}");
         }
+        // A changed file no path prefix owns (a secret, a manifest kept in an infrastructure repository)
+        // is attributed, more weakly, to the component or service its deepest directory named after
+        // one is named after: k8s/secrets/notifications/ holds the notifications service's secrets.
+        var byDirectory = new HashSet<string>(StringComparer.Ordinal);
+        if (repository is not null)
+        {
+            foreach (var path in paths.Where(p => catalog.ForPath(repository, p).Count == 0 && !IsSharedManifest(p)))
+            {
+                foreach (var component in DirectoryNamed(catalog, path, out var directory))
+                {
+                    if (components.All(c => c.Item1 != component.Name))
+                    {
+                        AddComponent(component, component.Name == directory || component.Aliases.Contains(directory, StringComparer.OrdinalIgnoreCase)
+                            ? $"changes {path} in {repository}, in a directory named after it"
+                            : $"changes {path} in {repository}, in a directory named after its service {directory}");
+                        byDirectory.Add(component.Name);
+                    }
+                }
+            }
+        }
 
         var (kind, release) = Classify(ev, data);
         return new EventFacts(kind, components, services, paths, pipeline)
@@ -496,7 +563,34 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             Branch = BranchOf(data),
             Sha = (Text(data, "sha") ?? Text(data, "head_sha") ?? Text(data, "commit_sha"))?.Trim().ToLowerInvariant(),
             ReleaseStep = release,
+            ByDirectoryName = byDirectory,
         };
+    }
+
+    /// <summary>
+    /// The components the deepest directory of <paramref name="path"/> that is exactly a catalog
+    /// component's name or alias (that component) or a service's name (its components) is named
+    /// after; none when no directory is.
+    /// </summary>
+    public static IReadOnlyList<Component> DirectoryNamed(ServiceCatalog catalog, string path, out string directory)
+    {
+        var segments = path.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = segments.Length - 2; i >= 0; i--)
+        {
+            directory = segments[i].ToLowerInvariant();
+            if (catalog.Resolve(directory) is { } component)
+            {
+                return [component];
+            }
+            var name = directory;
+            var ofService = catalog.Components.Where(c => string.Equals(c.Service, name, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (ofService.Count > 0)
+            {
+                return ofService;
+            }
+        }
+        directory = "";
+        return [];
     }
 
     /// <summary>The event's kind, and for a successful CI run that released to production (a deployment) what released.</summary>

@@ -35,7 +35,7 @@ public sealed class LinkScoringGrain(LinkerOptions options, IServiceProvider ser
         // from the stored events, when this silo has an index.
         if (services.GetService(typeof(RootCause.Search.ISearchIndex)) is RootCause.Search.ISearchIndex index)
         {
-            facts = DeploymentLookup.WithDeployment(facts, index, _catalog);
+            facts = DeploymentLookup.WithDeployment(facts, index, _catalog, ev);
             corroboration = Corroboration.ForChange(ev, facts, index, _catalog, options.CorroborationWindow).GetValueOrDefault(investigationId);
         }
         return _scorer.Assess(investigation, ev, facts, _catalog, corroboration);

@@ -73,7 +73,7 @@ public sealed class LinkerGrain(
             {
                 throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; event {ev.Id} is linked again later.");
             }
-            facts = DeploymentLookup.WithDeployment(facts, index, catalog);
+            facts = DeploymentLookup.WithDeployment(facts, index, catalog, ev);
             corroboration = Corroboration.ForChange(ev, facts, index, catalog, options.CorroborationWindow);
         }
         var assessments = Assess(ev, facts, catalog, corroboration, out var candidates);
@@ -82,6 +82,10 @@ public sealed class LinkerGrain(
         if (deploysCommit)
         {
             await ReassessDeployedCommitsAsync(facts.Sha!, catalog);
+        }
+        if (facts.Kind == EventKind.Deployment)
+        {
+            await ReassessEarlierDeploymentsAsync(ev, facts, catalog);
         }
         if (facts.IsSymptom)
         {
@@ -167,6 +171,53 @@ public sealed class LinkerGrain(
             foreach (var assessment in assessments)
             {
                 LogDecision(logger, metrics, "deployment", assessment);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A deployment ends its components' earlier deployments' time as the latest one (the first
+    /// suspect of an incident that begins after it; see <see cref="EventFacts.NextDeploymentAt"/>):
+    /// their earlier production deployments within the horizon that are linked or suggested are scored again.
+    /// </summary>
+    private async Task ReassessEarlierDeploymentsAsync(Event deployment, EventFacts facts, ServiceCatalog catalog)
+    {
+        if (facts.Components.Count == 0 || (facts.Environment is { } environment && !EventFacts.IsProduction(environment)))
+        {
+            return;
+        }
+        var mine = facts.Components.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var hits = index.Search(new IndexQuery
+        {
+            Kind = IndexedKind.Event,
+            Filters = new Dictionary<string, IReadOnlyList<string>>
+            {
+                [SearchFields.LinkKeys] = [.. facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal)],
+                [SearchFields.Source] = ["git", "ci"],
+            },
+            Range = new DateRange(SearchFields.Timestamp, deployment.Timestamp - DeploymentLookup.NextDeploymentHorizon, deployment.Timestamp),
+            PerPage = 100,
+        }).Hits;
+        foreach (var hit in hits)
+        {
+            var earlier = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
+            if (earlier.Id == deployment.Id || earlier.Timestamp >= deployment.Timestamp
+                || !earlier.Links.Any(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
+            {
+                continue;
+            }
+            var earlierFacts = EventFacts.From(earlier, catalog);
+            if (earlierFacts.Kind != EventKind.Deployment || !earlierFacts.Components.Any(c => mine.Contains(c.Name)))
+            {
+                continue;
+            }
+            earlierFacts = DeploymentLookup.WithDeployment(earlierFacts, index, catalog, earlier);
+            var assessments = Assess(earlier, earlierFacts, catalog, Corroboration.ForChange(earlier, earlierFacts, index, catalog, options.CorroborationWindow), out _);
+            var applied = await GrainFactory.GetGrain<IEventGrain>(earlier.Id).ApplyAssessmentsAsync(assessments, markChecked: false);
+            await CompleteInvestigationSidesAsync(GrainFactory, earlier, assessments, applied);
+            foreach (var assessment in assessments)
+            {
+                LogDecision(logger, metrics, "later deployment", assessment);
             }
         }
     }

@@ -75,7 +75,7 @@ public sealed class RetroLinkerGrain(
         }
         await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (ev, _) =>
         {
-            var facts = DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog), index, catalog);
+            var facts = DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog), index, catalog, ev);
             var assessment = _scorer.Assess(investigation, ev, facts, catalog);
             if (assessment.Decision != LinkDecision.None)
             {
@@ -101,7 +101,7 @@ public sealed class RetroLinkerGrain(
             var changes = Corroboration.ChangesBefore([group.Key], last, index, catalog, options.CorroborationWindow + (last - first));
             await Parallel.ForEachAsync(changes, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (change, _) =>
             {
-                var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
+                var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog, change);
                 var assessment = _scorer.Assess(investigation, change, facts, catalog, corroborators);
                 // Only where corroboration changes the score: the first pass stored the rest.
                 if (assessment.Confidence != _scorer.Assess(investigation, change, facts, catalog).Confidence

@@ -463,6 +463,22 @@ internal static class IndexDocuments
                 keys.Add("p:" + pipeline);
             }
         }
+        // The directories of changed files: a file no path prefix owns is attributed to the component
+        // or service a directory of its path is named after (EventFacts.DirectoryNamed).
+        foreach (var key in new[] { "files", "changed_paths", "paths" })
+        {
+            if (root.TryGetProperty(key, out var value) && value.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var file in value.EnumerateArray())
+                {
+                    if (file.ValueKind == JsonValueKind.String && file.GetString() is { Length: > 0 } path)
+                    {
+                        var segments = path.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+                        keys.AddRange(segments.Take(segments.Length - 1).Select(d => "c:" + d));
+                    }
+                }
+            }
+        }
     }
 
     private static void CollectNames(JsonElement scope, List<string> keys)

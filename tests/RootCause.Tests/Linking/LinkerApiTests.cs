@@ -33,7 +33,7 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var components = new JsonArray();
             // Shared infrastructure: nobody lists it as a dependency.
             components.Add(JsonNode.Parse("""{"name":"shared-dns","service":"platform","aliases":["kube-dns"],"repositories":["acme/platform"],"path_prefixes":["k8s/dns/"],"shared":true}"""));
-            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9" })
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11" })
             {
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
@@ -389,5 +389,57 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var reviewed = await LinkAsync(hotfix, web, l => Has(l, "suggested"));
             Assert.Contains($"{p}-db's own error spike began 1 min after this change reached production", ComponentReason(reviewed, web), StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>
+    /// The latest deployment of the affected component before the impact is its first suspect even
+    /// 9 h earlier, and stops being it when a later deployment of the component arrives: the earlier
+    /// one is scored again and drops to a suggestion. The explanation agrees with the stored links.
+    /// </summary>
+    [Fact]
+    public async Task TheLatestDeploymentOfTheAffectedComponentIsTheFirstSuspectUntilALaterOneArrives()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var api = await OpenAsync(A, "t10-api", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(api);
+
+        var release = await DeployAsync(B, "t10-api", now.AddHours(-9));
+        var linked = await LinkAsync(release, api, l => Has(l, "linked"));
+        Assert.True(Has(LinkTo(linked, api), "linked"));
+        var evidence = LinkTo(linked, api)!["strategies"]!.AsArray().Single(s => s!["strategy"]!.GetValue<string>() == "source_evidence")!["reason"]!.GetValue<string>();
+        Assert.Contains("the latest of the affected component before the impact began", evidence, StringComparison.Ordinal);
+
+        var later = await DeployAsync(A, "t10-api", now.AddHours(-3));
+        Assert.True(Has(LinkTo(await LinkAsync(later, api, l => Has(l, "linked")), api), "linked"));
+        var superseded = await LinkAsync(release, api, l => Has(l, "suggested"));
+        Assert.True(Has(LinkTo(superseded, api), "suggested"));
+        var explained = await Eventually.ReturnsAsync(async () => (await B.GetJsonAsync($"/api/investigations/{api}/explain?event_id={release}")).Body!,
+            e => e["confidence"]!.GetValue<double>() == LinkTo(superseded, api)!["confidence"]!.GetValue<double>(), Settle);
+        Assert.Equal(LinkTo(superseded, api)!["confidence"]!.GetValue<double>(), explained["confidence"]!.GetValue<double>());
+        var investigation = await Eventually.ReturnsAsync(async () => (await A.GetJsonAsync($"/api/investigations/{api}")).Body!,
+            i => i["event_ids"]!.AsArray().All(e => e!.GetValue<string>() != release), Settle);
+        Assert.DoesNotContain(release, investigation["event_ids"]!.AsArray().Select(e => e!.GetValue<string>()));
+    }
+
+    /// <summary>
+    /// A commit to a file no path prefix owns, in a directory named after the affected component's
+    /// service (a rotated secret in a repository the catalog does not list), stored before the
+    /// investigation is opened: retro-linking finds it
+    /// through the directory's name and links it, and the reason says why.
+    /// </summary>
+    [Fact]
+    public async Task AChangeInADirectoryNamedAfterTheServiceIsFoundAndLinked()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var commit = await IngestAsync(B, "git", $"acme/secrets@{Guid.NewGuid():N}", "commit", now.AddMinutes(-25),
+            new JsonObject { ["repository"] = "acme/secrets", ["branch"] = "main", ["files"] = new JsonArray("k8s/secrets/t11-core/credentials.sops.yaml") }, severity: "info");
+        await CheckedAsync(commit);
+        var api = await OpenAsync(A, "t11-api", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(api);
+        var linked = await LinkAsync(commit, api, l => Has(l, "linked"));
+        Assert.True(Has(LinkTo(linked, api), "linked"));
+        Assert.Contains("in a directory named after its service t11-core", ComponentReason(linked, api), StringComparison.Ordinal);
     }
 }

@@ -30,7 +30,7 @@ public static class ScorerEvaluation
                 .ToList();
             var anchored = scenario.Events.Select(e => Anchoring.Event(e, detection)).ToList();
             // As the linker does: a commit's deployment is looked up among the stored events.
-            var facts = anchored.Select(ev => DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog.Catalog), anchored, catalog.Catalog)).ToList();
+            var facts = anchored.Select(ev => DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog.Catalog), anchored, catalog.Catalog, ev)).ToList();
             var assessments = anchored.Select((ev, j) => investigations.Select(inv => scorer.Assess(inv.Record, ev, facts[j], catalog.Catalog)).ToArray()).ToList();
             // The second look the linker takes: once the symptoms' decisions are known, a change that
             // its own component's linked or suggested symptoms followed is scored again with them.
