@@ -14,7 +14,7 @@ public sealed record SearchBenchmarkOptions
     public int? TailChanges { get; init; }
 
     /// <summary>How many backlogs of <see cref="TailChanges"/> are applied one after another; the median rate is reported.</summary>
-    public int TailRounds { get; init; } = 1;
+    public int TailRounds { get; init; } = 3;
 
     /// <summary>Seconds of steady writes while the index is live, for its CPU cost per change (0: not measured).</summary>
     public int LiveSeconds { get; init; }
@@ -42,7 +42,7 @@ public sealed record SearchBenchmarkOptions
           --queries N          measured queries per row and per side (default 1000)
           --tail-changes N     changes written while the silo runs, for the tailing rate
                                (default: a tenth of the records, at least 1000)
-          --tail-rounds N      backlogs applied one after another; the median rate is reported (default 1)
+          --tail-rounds N      backlogs applied one after another; the median rate is reported (default 3)
           --live-seconds N     seconds of steady writes to the live index, for its CPU per change (default 0: none)
           --live-rate N        changes per second written during those seconds (default 1000)
           --indexing-only      stop after the rebuild, tailing and live measurements
