@@ -91,6 +91,12 @@ public sealed class ServiceCatalog
     public IReadOnlyList<Component> ForRepository(string repository) =>
         _byRepository.TryGetValue(repository.Trim(), out var list) ? list : [];
 
+    /// <summary>The components of a service, by its name (case-insensitive); none for an unknown service.</summary>
+    public IReadOnlyList<Component> OfService(string? service) =>
+        string.IsNullOrWhiteSpace(service)
+            ? []
+            : [.. Components.Where(c => string.Equals(c.Service, service.Trim(), StringComparison.OrdinalIgnoreCase))];
+
     /// <summary>Components <paramref name="name"/> depends on directly (calls).</summary>
     public IReadOnlyList<string> Dependencies(string name) => Resolve(name)?.DependsOn ?? [];
 

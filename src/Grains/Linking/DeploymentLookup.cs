@@ -87,21 +87,29 @@ public static class DeploymentLookup
         {
             return facts;
         }
-        var keys = facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal).ToList();
-        var hits = index.Search(new IndexQuery
+        var later = ChangesOf(facts, index, catalog, deployment.Timestamp, deployment.Timestamp + NextDeploymentHorizon);
+        return WithNextDeployment(facts, deployment, later, catalog);
+    }
+
+    /// <summary>
+    /// Stored git and CI events (commits, deployments, releasing jobs) of the components
+    /// <paramref name="facts"/> names, from <paramref name="from"/> to <paramref name="to"/>, oldest
+    /// first (newest first with <paramref name="newestFirst"/>), at most 100: the nearest to the end
+    /// the lookup starts from.
+    /// </summary>
+    public static IEnumerable<Event> ChangesOf(EventFacts facts, ISearchIndex index, ServiceCatalog catalog, DateTimeOffset from, DateTimeOffset to, bool newestFirst = false) =>
+        index.Search(new IndexQuery
         {
             Kind = IndexedKind.Event,
             Filters = new Dictionary<string, IReadOnlyList<string>>
             {
-                [SearchFields.LinkKeys] = keys,
+                [SearchFields.LinkKeys] = [.. facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal)],
                 [SearchFields.Source] = [RootCauseJson.Name(EventSource.Git), RootCauseJson.Name(EventSource.Ci)],
             },
-            Range = new DateRange(SearchFields.Timestamp, deployment.Timestamp, deployment.Timestamp + NextDeploymentHorizon),
-            Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
+            Range = new DateRange(SearchFields.Timestamp, from, to),
+            Sort = [new SortKey(SearchFields.Timestamp, Descending: newestFirst)],
             PerPage = 100,
-        }).Hits;
-        return WithNextDeployment(facts, deployment, hits.Select(h => JsonSerializer.Deserialize<Event>(h.Json, RootCauseJson.Options)!), catalog);
-    }
+        }).Hits.Select(h => JsonSerializer.Deserialize<Event>(h.Json, RootCauseJson.Options)!);
 
     private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, IEnumerable<Event> events, ServiceCatalog catalog)
     {

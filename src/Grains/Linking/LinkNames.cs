@@ -35,7 +35,7 @@ public static class LinkNames
             {
                 return new Affected(named.Name, null, tag);
             }
-            if (name.Length > 0 && catalog.Components.Any(c => string.Equals(c.Service, name, StringComparison.OrdinalIgnoreCase)))
+            if (catalog.OfService(name).Count > 0)
             {
                 return new Affected(null, name, tag);
             }
@@ -128,7 +128,7 @@ public static class LinkNames
         if (named.Service is { Length: > 0 } service && affected is null)
         {
             // Only a service named: the scorer looks from each of its components, so the lookup does too.
-            foreach (var component in catalog.Components.Where(c => string.Equals(c.Service, service.Trim(), StringComparison.OrdinalIgnoreCase)))
+            foreach (var component in catalog.OfService(service))
             {
                 yield return component;
                 foreach (var (name, _, _) in catalog.Neighbourhood(component.Name, Hops))

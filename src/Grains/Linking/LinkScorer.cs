@@ -180,7 +180,7 @@ public sealed class LinkScorer(LinkerOptions options)
         }
         else if (service is not null)
         {
-            var ofService = catalog.Components.Where(c => string.Equals(c.Service, service, StringComparison.OrdinalIgnoreCase)).ToList();
+            var ofService = catalog.OfService(service);
             foreach (var component in ofService)
             {
                 targets.Add((component.Name, ofService.Count == 1 ? 1.0 : 0.9, $"a component of the affected service {service}"));
@@ -582,8 +582,7 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
             {
                 return [component];
             }
-            var name = directory;
-            var ofService = catalog.Components.Where(c => string.Equals(c.Service, name, StringComparison.OrdinalIgnoreCase)).ToList();
+            var ofService = catalog.OfService(directory);
             if (ofService.Count > 0)
             {
                 return ofService;

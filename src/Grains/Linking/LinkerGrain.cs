@@ -187,20 +187,9 @@ public sealed class LinkerGrain(
             return;
         }
         var mine = facts.Components.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        var hits = index.Search(new IndexQuery
+        var earlierChanges = DeploymentLookup.ChangesOf(facts, index, catalog, deployment.Timestamp - DeploymentLookup.NextDeploymentHorizon, deployment.Timestamp, newestFirst: true);
+        foreach (var earlier in earlierChanges)
         {
-            Kind = IndexedKind.Event,
-            Filters = new Dictionary<string, IReadOnlyList<string>>
-            {
-                [SearchFields.LinkKeys] = [.. facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal)],
-                [SearchFields.Source] = ["git", "ci"],
-            },
-            Range = new DateRange(SearchFields.Timestamp, deployment.Timestamp - DeploymentLookup.NextDeploymentHorizon, deployment.Timestamp),
-            PerPage = 100,
-        }).Hits;
-        foreach (var hit in hits)
-        {
-            var earlier = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
             if (earlier.Id == deployment.Id || earlier.Timestamp >= deployment.Timestamp
                 || !earlier.Links.Any(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
             {
