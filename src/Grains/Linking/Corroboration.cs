@@ -9,14 +9,16 @@ namespace RootCause.Linking;
 
 /// <summary>
 /// A symptom of one component that is linked to, or suggested for, an investigation: when a change
-/// to that component reached production shortly before the symptom began, the symptom corroborates
-/// the change ("X was deployed, then X degraded").
+/// to that component, or to a component it calls directly, reached production shortly before the
+/// symptom began, the symptom corroborates the change ("X was deployed, then X degraded"; "the
+/// cache was replaced, then the API in front of it slowed down"). <see cref="LinkScorer"/> decides
+/// which of the two it is, and whether the caller counts.
 /// </summary>
 public sealed record Corroborator(string Component, Guid EventId, string What, DateTimeOffset At, EventLinkStatus Status);
 
 /// <summary>
-/// Finds what corroborates a change: the linked or suggested symptoms of the components it changed
-/// that began within <see cref="LinkerOptions.CorroborationWindow"/> after it reached production,
+/// Finds what corroborates a change: the linked or suggested symptoms of the components it changed,
+/// and of their direct callers, that began within <see cref="LinkerOptions.CorroborationWindow"/> after it reached production,
 /// and, the other way round, the changes a newly linked symptom corroborates. The lookups run
 /// against this silo's search index (the linker) or against events in memory (the evaluation's
 /// scorer mode, tests). See docs/architecture.md, "Corroboration".
@@ -69,7 +71,7 @@ public static class Corroboration
         {
             return Empty;
         }
-        var keys = facts.Components.SelectMany(c => SymptomKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal).ToList();
+        var keys = Corroborating(facts, catalog).SelectMany(c => SymptomKeys(catalog, c)).Distinct(StringComparer.Ordinal).ToList();
         var hits = index.Search(new IndexQuery
         {
             Kind = IndexedKind.Event,
@@ -92,7 +94,7 @@ public static class Corroboration
         {
             return Empty;
         }
-        var changed = facts.Components.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var corroborating = Corroborating(facts, catalog);
         var found = new Dictionary<Guid, List<Corroborator>>();
         foreach (var symptom in events)
         {
@@ -106,7 +108,7 @@ public static class Corroboration
             {
                 continue;
             }
-            foreach (var (name, _) in symptomFacts.Components.Where(c => changed.Contains(c.Name)))
+            foreach (var (name, _) in symptomFacts.Components.Where(c => corroborating.Contains(c.Name)))
             {
                 foreach (var link in symptom.Links.Where(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
                 {
@@ -235,6 +237,28 @@ public static class Corroboration
         var affected = catalog.Resolve(LinkNames.AffectedOf(investigation, catalog).Component)?.Name;
         return [.. symptom.Components.Select(c => c.Name).Where(n => n != affected)];
     }
+
+    /// <summary>
+    /// The components whose symptoms can corroborate a change: the components it changed and their
+    /// direct callers (a dependency that breaks shows first in whoever calls it).
+    /// </summary>
+    public static IReadOnlySet<string> Corroborating(EventFacts change, ServiceCatalog catalog)
+    {
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, _) in change.Components)
+        {
+            names.Add(name);
+            names.UnionWith(catalog.Dependents(name).Select(d => catalog.Resolve(d)?.Name ?? d));
+        }
+        return names;
+    }
+
+    /// <summary>
+    /// The components whose changes a symptom of <paramref name="component"/> can corroborate: the
+    /// component itself and what it calls directly.
+    /// </summary>
+    public static IReadOnlyList<string> Corroborated(string component, ServiceCatalog catalog) =>
+        [.. catalog.Dependencies(component).Select(d => catalog.Resolve(d)?.Name ?? d).Prepend(component).Distinct(StringComparer.Ordinal)];
 
     private static readonly IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>> Empty = new Dictionary<Guid, IReadOnlyList<Corroborator>>();
 

@@ -5,8 +5,8 @@ using RootCause.Search;
 namespace RootCause.Linking;
 
 /// <summary>
-/// Scores the changes of a component again for one investigation once a symptom of that component
-/// was linked to it or suggested for it. It first waits until this silo's index shows everything
+/// Scores the changes of a component, and of the components it calls directly, again for one
+/// investigation once a symptom of that component was linked to it or suggested for it. It first waits until this silo's index shows everything
 /// committed before the review started (the symptom's decision and every change ingested before
 /// it), so a change and its symptom always meet: whichever is evaluated second sees the other (the
 /// change side looks up its symptoms in <see cref="LinkerGrain"/>). Calls are not reentrant, so the
@@ -90,7 +90,8 @@ public sealed class CorroborationGrain(
             throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s.");
         }
         var catalog = await catalogs.GetAsync();
-        var changes = Corroboration.ChangesBetween([component], from, to, index, catalog);
+        // The component's own changes and those of what it calls directly.
+        var changes = Corroboration.ChangesBetween(Corroboration.Corroborated(component, catalog), from, to, index, catalog);
         if (changes.Count == 0)
         {
             return;

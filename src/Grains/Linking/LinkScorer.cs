@@ -41,7 +41,8 @@ public sealed class LinkScorer(LinkerOptions options)
         var time = ScoreTime(investigation, ev, facts.IsChange);
         var component = ScoreComponent(investigation, facts, catalog, DuringImpact(investigation, ev, facts));
         if (facts.IsChange && component.Score < CorroboratedScore && corroboration is { Count: > 0 }
-            && Corroborated(investigation, ev, facts, corroboration) is { } corroborated)
+            && Corroborated(investigation, ev, facts, catalog, corroboration) is { } corroborated
+            && corroborated.Score > component.Score)
         {
             component = corroborated;
         }
@@ -247,30 +248,68 @@ public sealed class LinkScorer(LinkerOptions options)
     private const double CorroboratedScore = 0.9;
 
     /// <summary>
-    /// The component strategy of a change that a symptom of the same component, linked to or
-    /// suggested for this investigation and beginning inside the impact (at or after its start),
-    /// followed within the corroboration window: the earliest such symptom names the reason. Null
-    /// when none did. A symptom before the impact began is a precursor at best, noise at worst.
+    /// The component score of a change whose component's direct caller showed symptoms right after
+    /// it inside the incident: one step removed from the change, so less than its own symptoms.
     /// </summary>
-    private StrategyScore? Corroborated(Investigation investigation, Event ev, EventFacts facts, IReadOnlyList<Corroborator> corroboration)
+    private const double CallerCorroboratedScore = 0.8;
+
+    /// <summary>
+    /// The component strategy of a change that a symptom, linked to or suggested for this
+    /// investigation and beginning inside the impact (at or after its start), followed within the
+    /// corroboration window: a symptom of a component the change touched (0.9) or of a direct
+    /// caller of one (0.8). The earliest symptom of the strongest kind names the reason. Null when none did. A symptom before the impact began is a
+    /// precursor at best, noise at worst.
+    /// A caller counts only when it lies upstream of the incident: something the affected component
+    /// depends on (within <see cref="LinkNames.Hops"/>), not the affected component itself, whose
+    /// symptoms are the incident and single out none of its dependencies, and not one of its
+    /// callers, whose symptoms echo the incident rather than explain it.
+    /// </summary>
+    private StrategyScore? Corroborated(Investigation investigation, Event ev, EventFacts facts, ServiceCatalog catalog, IReadOnlyList<Corroborator> corroboration)
     {
         if (Corroboration.InEffectSince(ev, facts) is not { } since)
         {
             return null;
         }
         var impact = Corroboration.ImpactStart(investigation);
-        var first = corroboration
-            .Where(c => c.At > since && c.At >= impact && c.At - since <= options.CorroborationWindow && facts.Components.Any(f => f.Name == c.Component))
+        var inWindow = corroboration
+            .Where(c => c.At > since && c.At >= impact && c.At - since <= options.CorroborationWindow)
             .OrderBy(c => c.At).ThenBy(c => c.Status).ThenBy(c => c.EventId)
-            .FirstOrDefault();
-        if (first is null)
+            .ToList();
+        var relation = (Corroborator c) => c.Status == EventLinkStatus.Linked ? "linked to" : "suggested for";
+        if (inWindow.FirstOrDefault(c => facts.Components.Any(f => f.Name == c.Component)) is { } own)
         {
-            return null;
+            var via = facts.Components.First(f => f.Name == own.Component).Via;
+            return Score(ComponentStrategy, CorroboratedScore,
+                $"The event concerns {own.Component} ({via}), and {own.Component}'s own {own.What} began {Span(own.At - since)} after this change reached production; that {own.What} is {relation(own)} this investigation.");
         }
-        var via = facts.Components.First(f => f.Name == first.Component).Via;
-        var relation = first.Status == EventLinkStatus.Linked ? "linked to" : "suggested for";
-        return Score(ComponentStrategy, CorroboratedScore,
-            $"The event concerns {first.Component} ({via}), and {first.Component}'s own {first.What} began {Span(first.At - since)} after this change reached production; that {first.What} is {relation} this investigation.");
+        var upstream = Upstream(investigation, catalog);
+        foreach (var caller in inWindow.Where(c => upstream.Contains(c.Component)))
+        {
+            var callee = facts.Components.FirstOrDefault(f => catalog.Dependencies(caller.Component).Any(d => (catalog.Resolve(d)?.Name ?? d) == f.Name));
+            if (callee.Name is not null)
+            {
+                return Score(ComponentStrategy, CallerCorroboratedScore,
+                    $"The event concerns {callee.Name} ({callee.Via}), which {caller.Component} calls directly, and {caller.Component}'s {caller.What} began {Span(caller.At - since)} after this change reached production; that {caller.What} is {relation(caller)} this investigation.");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// What the incident can have come from: the components the affected component depends on, or
+    /// when the investigation names only a service, those its components depend on (outside it).
+    /// </summary>
+    private static HashSet<string> Upstream(Investigation investigation, ServiceCatalog catalog)
+    {
+        var named = LinkNames.AffectedOf(investigation, catalog);
+        IReadOnlyList<Component> affected = catalog.Resolve(named.Component) is { } component ? [component] : catalog.OfService(named.Service);
+        var upstream = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var start in affected)
+        {
+            upstream.UnionWith(catalog.Neighbourhood(start.Name, LinkNames.Hops).Where(n => n.Direction == ServiceCatalog.Dependency).Select(n => n.Name));
+        }
+        upstream.ExceptWith(affected.Select(c => c.Name));
+        return upstream;
     }
 
     // ----- tags -----

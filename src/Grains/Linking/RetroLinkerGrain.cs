@@ -98,7 +98,8 @@ public sealed class RetroLinkerGrain(
         {
             var first = group.Min(c => c.At);
             var last = group.Max(c => c.At);
-            var changes = Corroboration.ChangesBefore([group.Key], last, index, catalog, options.CorroborationWindow + (last - first));
+            // The symptom's component's own changes and those of what it calls directly.
+            var changes = Corroboration.ChangesBefore(Corroboration.Corroborated(group.Key, catalog), last, index, catalog, options.CorroborationWindow + (last - first));
             await Parallel.ForEachAsync(changes, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (change, _) =>
             {
                 var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog, change);

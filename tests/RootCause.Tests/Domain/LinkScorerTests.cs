@@ -20,6 +20,7 @@ public sealed class LinkScorerTests
             new Component { Name = "payments-db", Service = "payments" },
             new Component { Name = "storefront", Service = "shop", DependsOn = ["checkout-api"] },
             new Component { Name = "search-api", Service = "search", Repositories = ["shop/search"] },
+            new Component { Name = "search-web", Service = "search-ui", DependsOn = ["search-api"] },
         ],
     });
 
@@ -429,5 +430,70 @@ public sealed class LinkScorerTests
         var deployed = Scorer.Assess(incident, commit, deployedFacts, Catalog, [inTime]);
         Assert.Equal(LinkDecision.Link, deployed.Decision);
         Assert.Contains("after this change reached production", Strategy(deployed, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+    }
+
+    /// <summary>A production deployment of payments-db (two hops below checkout-api), <paramref name="minutes"/> from detection.</summary>
+    private static Event PaymentsDbDeployment(int minutes) =>
+        Ev(EventSource.Git, "deployment", Detected.AddMinutes(minutes), """{"component":"payments-db","environment":"production"}""");
+
+    [Fact]
+    public void AChangeFollowedByItsDirectCallersSymptomsUpstreamOfTheIncidentIsCorroborated()
+    {
+        var incident = Incident();
+        var deployment = PaymentsDbDeployment(-60);
+        var facts = EventFacts.From(deployment, Catalog);
+        var alone = Scorer.Assess(incident, deployment, Catalog);
+        Assert.Equal(0.55, Strategy(alone, LinkScorer.ComponentStrategy).Score);
+        Assert.NotEqual(LinkDecision.Link, alone.Decision);
+
+        // payments-gateway calls payments-db and lies between it and checkout-api: its error spike,
+        // 52 min after the deployment and inside the impact, is found by the change's lookup.
+        var spike = Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-8), """{"service":"payments-gateway","count":300}""");
+        var held = Corroboration.ForChange(deployment, facts,
+            [spike with { Links = [new EventLink { InvestigationId = incident.Id, Status = EventLinkStatus.Linked, Confidence = 0.8 }] }], Catalog, TimeSpan.FromHours(3));
+        var corroborators = held[incident.Id];
+        Assert.Equal("payments-gateway", Assert.Single(corroborators).Component);
+        var corroborated = Scorer.Assess(incident, deployment, facts, Catalog, corroborators);
+        var component = Strategy(corroborated, LinkScorer.ComponentStrategy);
+        Assert.Equal(0.8, component.Score);
+        Assert.Contains("The event concerns payments-db (named in component), which payments-gateway calls directly, and payments-gateway's error spike began 52 min after this change reached production; that error spike is linked to this investigation.",
+            component.Reason, StringComparison.Ordinal);
+        Assert.True(corroborated.Confidence > alone.Confidence);
+        Assert.Equal(LinkDecision.Link, corroborated.Decision);
+
+        // A symptom of the changed component itself outweighs its caller's.
+        var own = new Corroborator("payments-db", Guid.NewGuid(), "metric anomaly", Detected.AddMinutes(-5), EventLinkStatus.Suggested);
+        Assert.Equal(0.9, Strategy(Scorer.Assess(incident, deployment, facts, Catalog, [.. corroborators, own]), LinkScorer.ComponentStrategy).Score);
+
+        // The symptom changes which of what the caller calls can be corroborated, nothing else: the
+        // caller's own symptom does not lift a change of a component it does not call.
+        var searchDeployment = SearchDeployment(-60);
+        var unrelated = Scorer.Assess(incident, searchDeployment, EventFacts.From(searchDeployment, Catalog), Catalog, corroborators);
+        Assert.Equal(0, Strategy(unrelated, LinkScorer.ComponentStrategy).Score);
+    }
+
+    [Fact]
+    public void ACallerThatIsNotUpstreamOfTheIncidentCorroboratesNothing()
+    {
+        // search-web calls search-api, but checkout-api does not depend on search-web: its symptoms,
+        // even linked to the incident, say nothing about what search-api's deployment did to checkout.
+        var incident = Incident();
+        var deployment = SearchDeployment(-60);
+        var facts = EventFacts.From(deployment, Catalog);
+        var spike = Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-8), """{"service":"search-web","count":300}""");
+        var held = Corroboration.ForChange(deployment, facts,
+            [spike with { Links = [new EventLink { InvestigationId = incident.Id, Status = EventLinkStatus.Linked, Confidence = 0.8 }] }], Catalog, TimeSpan.FromHours(3));
+        var corroborators = held[incident.Id];
+        Assert.Equal("search-web", Assert.Single(corroborators).Component);
+        var a = Scorer.Assess(incident, deployment, facts, Catalog, corroborators);
+        Assert.Equal(0, Strategy(a, LinkScorer.ComponentStrategy).Score);
+        Assert.Equal(LinkDecision.None, a.Decision);
+
+        // For an incident of search-web itself, search-api is its direct dependency (0.8 on that
+        // alone); search-web's symptoms are the incident and do not count as a caller's.
+        var searchIncident = new Investigation { Id = incident.Id, Title = "Search slow", ComponentAffected = "search-web", DetectedAt = Detected, StartedAt = Detected.AddMinutes(-10) };
+        var forSearch = Scorer.Assess(searchIncident, deployment, facts, Catalog, corroborators);
+        Assert.Contains("search-web depends on it", Strategy(forSearch, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
+        Assert.DoesNotContain("calls directly", Strategy(forSearch, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
     }
 }

@@ -33,7 +33,7 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var components = new JsonArray();
             // Shared infrastructure: nobody lists it as a dependency.
             components.Add(JsonNode.Parse("""{"name":"shared-dns","service":"platform","aliases":["kube-dns"],"repositories":["acme/platform"],"path_prefixes":["k8s/dns/"],"shared":true}"""));
-            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11" })
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14" })
             {
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
@@ -389,6 +389,57 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var reviewed = await LinkAsync(hotfix, web, l => Has(l, "suggested"));
             Assert.Contains($"{p}-db's own error spike began 1 min after this change reached production", ComponentReason(reviewed, web), StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>
+    /// p-api calls p-db and p-web calls p-api: p-db's deployment 10 min before the impact of a p-web
+    /// incident is only suggested on its own (two hops), and linked once p-api's error spike follows it
+    /// inside the impact, whichever arrives first and when the investigation is opened after both:
+    /// the change looks up its callers' symptoms, a linked symptom has the changes of what its
+    /// component calls reviewed, and retro-linking's second pass does the same.
+    /// </summary>
+    [Theory]
+    [InlineData("t12", "change first")]
+    [InlineData("t13", "symptom first")]
+    [InlineData("t14", "investigation last")]
+    public async Task AChangeFollowedByItsDirectCallersSymptomsUpstreamOfTheIncidentIsLinked(string p, string order)
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var web = "";
+        if (order != "investigation last")
+        {
+            web = await OpenAsync(A, $"{p}-web", now.AddMinutes(-10), now.AddMinutes(-20));
+            await RetroLinkedAsync(web);
+        }
+        string deploy, spike;
+        if (order == "investigation last")
+        {
+            deploy = await DeployAsync(B, $"{p}-db", now.AddMinutes(-30));
+            spike = await SpikeAsync(A, $"{p}-api", now.AddMinutes(-15));
+            await CheckedAsync(deploy);
+            await CheckedAsync(spike);
+            web = await OpenAsync(A, $"{p}-web", now.AddMinutes(-10), now.AddMinutes(-20));
+            await RetroLinkedAsync(web);
+        }
+        else if (order == "change first")
+        {
+            deploy = await DeployAsync(B, $"{p}-db", now.AddMinutes(-30));
+            Assert.True(Has(LinkTo(await CheckedAsync(deploy), web), "suggested"));
+            spike = await SpikeAsync(A, $"{p}-api", now.AddMinutes(-15));
+        }
+        else
+        {
+            spike = await SpikeAsync(A, $"{p}-api", now.AddMinutes(-15));
+            await CheckedAsync(spike);
+            deploy = await DeployAsync(B, $"{p}-db", now.AddMinutes(-30));
+        }
+        Assert.NotNull(LinkTo(await CheckedAsync(spike), web));
+        var linked = await LinkAsync(deploy, web, l => Has(l, "linked"));
+        Assert.Contains($"The event concerns {p}-db (named in component), which {p}-api calls directly, and {p}-api's error spike began 15 min after this change reached production",
+            ComponentReason(linked, web), StringComparison.Ordinal);
+        await Eventually.ReturnsAsync(async () => (await B.GetJsonAsync($"/api/investigations/{web}/explain?event_id={deploy}")).Body!,
+            e => e["confidence"]!.GetValue<double>() == LinkTo(linked, web)!["confidence"]!.GetValue<double>(), Settle);
     }
 
     /// <summary>
