@@ -174,6 +174,12 @@ public static class SearchFields
     /// <c>r:</c> a repository, <c>p:</c> a pipeline, <c>s:</c> a commit sha.
     /// </summary>
     public const string LinkKeys = "link_keys";
+    /// <summary>
+    /// <c>deployment</c> on a git or CI event the linker reads as a deployment (a deployment event,
+    /// or a successful CI run that released to production); absent on every other event. Lets the
+    /// linker's lookups of a component's deployments skip its commits and builds.
+    /// </summary>
+    public const string ChangeKind = "change_kind";
 
     /// <summary>Sorting by relevance (searches only).</summary>
     public const string Score = "_score";

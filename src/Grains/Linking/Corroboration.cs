@@ -180,7 +180,7 @@ public static class Corroboration
             Filters = new Dictionary<string, IReadOnlyList<string>>
             {
                 [SearchFields.LinkKeys] = keys,
-                [SearchFields.Source] = [RootCauseJson.Name(EventSource.Git), RootCauseJson.Name(EventSource.Ci)],
+                [SearchFields.ChangeKind] = ["deployment"],
             },
             Range = new DateRange(SearchFields.Timestamp, from, to),
             Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],

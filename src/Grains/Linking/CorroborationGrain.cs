@@ -104,7 +104,10 @@ public sealed class CorroborationGrain(
         }
         foreach (var change in changes)
         {
-            var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog, change);
+            // A commit's deployment time decides whether a symptom followed it; a deployment's next one
+            // does not matter here: it only counts for the affected component's own deployments, which
+            // corroboration cannot raise (they score 1), so it is not looked up (a hundred stored changes).
+            var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
             var assessment = _scorer.Assess(investigation, change, facts, catalog, mine);
             // Only where corroboration changes the score: the change's own evaluation stored the rest.
             if (assessment.Confidence != _scorer.Assess(investigation, change, facts, catalog).Confidence

@@ -37,7 +37,7 @@ public static class DeploymentLookup
         var hits = index.Search(new IndexQuery
         {
             Kind = IndexedKind.Event,
-            Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.LinkKeys] = ["s:" + sha] },
+            Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.LinkKeys] = ["s:" + sha], [SearchFields.ChangeKind] = ["deployment"] },
             Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
             PerPage = 50,
         }).Hits;
@@ -92,10 +92,10 @@ public static class DeploymentLookup
     }
 
     /// <summary>
-    /// Stored git and CI events (commits, deployments, releasing jobs) of the components
-    /// <paramref name="facts"/> names, from <paramref name="from"/> to <paramref name="to"/>, oldest
-    /// first (newest first with <paramref name="newestFirst"/>), at most 100: the nearest to the end
-    /// the lookup starts from.
+    /// Stored deployments (and CI jobs that released) of the components <paramref name="facts"/>
+    /// names, from <paramref name="from"/> to <paramref name="to"/>, oldest first (newest first with
+    /// <paramref name="newestFirst"/>), at most 100: the nearest to the end the lookup starts from.
+    /// Commits and builds are not read (the index marks deployments, <see cref="SearchFields.ChangeKind"/>).
     /// </summary>
     public static IEnumerable<Event> ChangesOf(EventFacts facts, ISearchIndex index, ServiceCatalog catalog, DateTimeOffset from, DateTimeOffset to, bool newestFirst = false) =>
         index.Search(new IndexQuery
@@ -104,7 +104,7 @@ public static class DeploymentLookup
             Filters = new Dictionary<string, IReadOnlyList<string>>
             {
                 [SearchFields.LinkKeys] = [.. facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal)],
-                [SearchFields.Source] = [RootCauseJson.Name(EventSource.Git), RootCauseJson.Name(EventSource.Ci)],
+                [SearchFields.ChangeKind] = ["deployment"],
             },
             Range = new DateRange(SearchFields.Timestamp, from, to),
             Sort = [new SortKey(SearchFields.Timestamp, Descending: newestFirst)],

@@ -631,6 +631,20 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
         return [];
     }
 
+    /// <summary>
+    /// Whether the linker reads a git or CI event as a deployment, from its type and data alone
+    /// (no catalog): what the search index marks in <see cref="RootCause.Search.SearchFields.ChangeKind"/>.
+    /// </summary>
+    public static bool IsDeployment(Event ev)
+    {
+        if (ev.Source is not (EventSource.Git or EventSource.Ci))
+        {
+            return false;
+        }
+        using var data = Parse(ev.Data);
+        return Classify(ev, data).Kind == EventKind.Deployment;
+    }
+
     /// <summary>The event's kind, and for a successful CI run that released to production (a deployment) what released.</summary>
     private static (EventKind Kind, string? Release) Classify(Event ev, JsonDocument? data)
     {

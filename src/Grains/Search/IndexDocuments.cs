@@ -148,6 +148,10 @@ internal static class IndexDocuments
         }
         MultiKeyword(doc, SearchFields.EventComponents, components);
         MultiKeyword(doc, SearchFields.LinkKeys, linkKeys.Distinct(StringComparer.OrdinalIgnoreCase));
+        if (EventFacts.IsDeployment(record))
+        {
+            doc.Add(ReusableFields.Current.Keyword(SearchFields.ChangeKind, "deployment"));
+        }
         MultiKeyword(doc, SearchFields.SuggestedFor, record.Links.Where(l => l.Status == EventLinkStatus.Suggested).Select(l => l.InvestigationId.ToString("D")));
 
         Date(doc, SearchFields.Timestamp, record.Timestamp);

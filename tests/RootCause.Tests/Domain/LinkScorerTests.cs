@@ -496,4 +496,24 @@ public sealed class LinkScorerTests
         Assert.Contains("search-web depends on it", Strategy(forSearch, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
         Assert.DoesNotContain("calls directly", Strategy(forSearch, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void WhatTheIndexMarksAsADeploymentIsWhatTheScorerReadsAsOne()
+    {
+        var deployment = CheckoutDeployment(-10);
+        var release = Ev(EventSource.Ci, "ci_success", Detected.AddMinutes(-20),
+            """{"repository":"shop/checkout","workflow":"checkout CI","job":"release","step":"helm upgrade checkout charts/checkout","conclusion":"success"}""");
+        var build = Ev(EventSource.Ci, "ci_success", Detected.AddMinutes(-20), """{"repository":"shop/checkout","workflow":"checkout CI","job":"test","step":"go test ./...","conclusion":"success"}""");
+        var failed = Ev(EventSource.Ci, "ci_failure", Detected.AddMinutes(-20), """{"repository":"shop/checkout","workflow":"checkout CI","conclusion":"failure"}""");
+        var commit = Ev(EventSource.Git, "commit", Detected.AddMinutes(-30), """{"repository":"shop/checkout","sha":"abc"}""");
+        var spike = Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-5), """{"service":"checkout-api","deployment":"checkout-api"}""");
+        foreach (var ev in new[] { deployment, release, build, failed, commit, spike })
+        {
+            Assert.Equal(EventFacts.From(ev, Catalog).Kind == EventKind.Deployment, EventFacts.IsDeployment(ev));
+        }
+        Assert.True(EventFacts.IsDeployment(deployment));
+        Assert.True(EventFacts.IsDeployment(release));
+        Assert.False(EventFacts.IsDeployment(build));
+        Assert.False(EventFacts.IsDeployment(commit));
+    }
 }
