@@ -29,9 +29,10 @@ public static class Corroboration
     private const int Cap = 500;
 
     /// <summary>
-    /// Most symptoms a change reads (the earliest after it first): reading a busy component's every
-    /// symptom for every change would cost more than the rest of the change's evaluation. A linked
-    /// symptom beyond them still finds the change through its own review.
+    /// Most symptoms a change reads of the components it changed, and again of their callers (the
+    /// earliest after it first): reading a busy component's every symptom for every change would
+    /// cost more than the rest of the change's evaluation. A linked symptom beyond them still finds
+    /// the change through its own review.
     /// </summary>
     private const int SymptomCap = 100;
 
@@ -62,8 +63,8 @@ public static class Corroboration
 
     /// <summary>
     /// The corroborators of a change per investigation, from the symptoms stored in this silo's
-    /// index: symptoms of the change's components, in the window after it took effect, that are
-    /// linked to or suggested for an investigation.
+    /// index: symptoms of the change's components and of their direct callers, in the window after
+    /// it took effect, that are linked to or suggested for an investigation.
     /// </summary>
     public static IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>> ForChange(Event change, EventFacts facts, ISearchIndex index, ServiceCatalog catalog, TimeSpan window)
     {
@@ -71,20 +72,31 @@ public static class Corroboration
         {
             return Empty;
         }
-        var keys = Corroborating(facts, catalog).SelectMany(c => SymptomKeys(catalog, c)).Distinct(StringComparer.Ordinal).ToList();
-        var hits = index.Search(new IndexQuery
+        // The changed components' own symptoms and their callers' are read apart, each up to the
+        // cap, so a busy caller cannot crowd out the component's own symptoms.
+        var own = facts.Components.SelectMany(c => SymptomKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal).ToList();
+        var callers = Corroborating(facts, catalog).SelectMany(c => SymptomKeys(catalog, c)).Distinct(StringComparer.Ordinal).Except(own).ToList();
+        var symptoms = new Dictionary<Guid, Event>();
+        foreach (var keys in new[] { own, callers }.Where(k => k.Count > 0))
         {
-            Kind = IndexedKind.Event,
-            Filters = new Dictionary<string, IReadOnlyList<string>>
+            foreach (var hit in index.Search(new IndexQuery
             {
-                [SearchFields.LinkKeys] = keys,
-                [SearchFields.Source] = [RootCauseJson.Name(EventSource.Logs), RootCauseJson.Name(EventSource.Metrics), RootCauseJson.Name(EventSource.Traces)],
-            },
-            Range = new DateRange(SearchFields.Timestamp, since, since + window),
-            Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
-            PerPage = SymptomCap,
-        }).Hits;
-        return ForChange(change, facts, hits.Select(h => JsonSerializer.Deserialize<Event>(h.Json, RootCauseJson.Options)!), catalog, window);
+                Kind = IndexedKind.Event,
+                Filters = new Dictionary<string, IReadOnlyList<string>>
+                {
+                    [SearchFields.LinkKeys] = keys,
+                    [SearchFields.Source] = [RootCauseJson.Name(EventSource.Logs), RootCauseJson.Name(EventSource.Metrics), RootCauseJson.Name(EventSource.Traces)],
+                },
+                Range = new DateRange(SearchFields.Timestamp, since, since + window),
+                Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
+                PerPage = SymptomCap,
+            }).Hits)
+            {
+                var symptom = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
+                symptoms.TryAdd(symptom.Id, symptom);
+            }
+        }
+        return ForChange(change, facts, symptoms.Values, catalog, window);
     }
 
     /// <summary>The same from events in memory, with the links they hold.</summary>

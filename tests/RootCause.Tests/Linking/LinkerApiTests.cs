@@ -33,7 +33,7 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var components = new JsonArray();
             // Shared infrastructure: nobody lists it as a dependency.
             components.Add(JsonNode.Parse("""{"name":"shared-dns","service":"platform","aliases":["kube-dns"],"repositories":["acme/platform"],"path_prefixes":["k8s/dns/"],"shared":true}"""));
-            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14" })
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14", "t15" })
             {
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
@@ -440,6 +440,30 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             ComponentReason(linked, web), StringComparison.Ordinal);
         await Eventually.ReturnsAsync(async () => (await B.GetJsonAsync($"/api/investigations/{web}/explain?event_id={deploy}")).Body!,
             e => e["confidence"]!.GetValue<double>() == LinkTo(linked, web)!["confidence"]!.GetValue<double>(), Settle);
+    }
+
+    /// <summary>
+    /// A change reads at most 100 symptoms after it of its own components, and apart from those at
+    /// most 100 of their callers: 110 error spikes of t15-api (which calls t15-db) between the
+    /// deployment of t15-db and the impact do not hide t15-db's own spike inside the impact, when
+    /// the spike was decided before the deployment arrived (so only the change side can meet it).
+    /// </summary>
+    [Fact]
+    public async Task ABusyCallerDoesNotHideAChangedComponentsOwnSymptom()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var web = await OpenAsync(A, "t15-web", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(web);
+        var own = await SpikeAsync(A, "t15-db", now.AddMinutes(-15));
+        Assert.True(Has(LinkTo(await CheckedAsync(own), web), "suggested"));
+        for (var i = 0; i < 110; i++)
+        {
+            await SpikeAsync(i % 2 == 0 ? A : B, "t15-api", now.AddMinutes(-29).AddSeconds(i * 4));
+        }
+        var deploy = await DeployAsync(B, "t15-db", now.AddMinutes(-30));
+        var linked = await LinkAsync(deploy, web, l => Has(l, "linked"));
+        Assert.Contains("t15-db's own error spike began 15 min after this change reached production", ComponentReason(linked, web), StringComparison.Ordinal);
     }
 
     /// <summary>
