@@ -180,6 +180,8 @@ public static class SearchFields
     /// linker's lookups of a component's deployments skip its commits and builds.
     /// </summary>
     public const string ChangeKind = "change_kind";
+    /// <summary>"1" on an event that holds a link record with status linked or suggested; absent otherwise.</summary>
+    public const string HasLinks = "has_links";
 
     /// <summary>Sorting by relevance (searches only).</summary>
     public const string Score = "_score";

@@ -30,9 +30,9 @@ public static class Corroboration
 
     /// <summary>
     /// Most symptoms a change reads of the components it changed, and again of their callers (the
-    /// earliest after it first): reading a busy component's every symptom for every change would
-    /// cost more than the rest of the change's evaluation. A linked symptom beyond them still finds
-    /// the change through its own review.
+    /// earliest after it first; only those holding a link or a suggestion): reading a busy
+    /// component's every symptom for every change would cost more than the rest of the change's
+    /// evaluation. A linked symptom beyond them still finds the change through its own review.
     /// </summary>
     private const int SymptomCap = 100;
 
@@ -86,6 +86,8 @@ public static class Corroboration
                 {
                     [SearchFields.LinkKeys] = keys,
                     [SearchFields.Source] = [RootCauseJson.Name(EventSource.Logs), RootCauseJson.Name(EventSource.Metrics), RootCauseJson.Name(EventSource.Traces)],
+                    // Only a symptom linked to or suggested for an investigation can corroborate.
+                    [SearchFields.HasLinks] = ["1"],
                 },
                 Range = new DateRange(SearchFields.Timestamp, since, since + window),
                 Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],

@@ -152,6 +152,10 @@ internal static class IndexDocuments
         {
             doc.Add(ReusableFields.Current.Keyword(SearchFields.ChangeKind, "deployment"));
         }
+        if (record.Links.Any(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
+        {
+            doc.Add(ReusableFields.Current.Keyword(SearchFields.HasLinks, "1"));
+        }
         MultiKeyword(doc, SearchFields.SuggestedFor, record.Links.Where(l => l.Status == EventLinkStatus.Suggested).Select(l => l.InvestigationId.ToString("D")));
 
         Date(doc, SearchFields.Timestamp, record.Timestamp);
