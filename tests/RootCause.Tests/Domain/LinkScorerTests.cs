@@ -436,6 +436,20 @@ public sealed class LinkScorerTests
     private static Event PaymentsDbDeployment(int minutes) =>
         Ev(EventSource.Git, "deployment", Detected.AddMinutes(minutes), """{"component":"payments-db","environment":"production"}""");
 
+    /// <summary>
+    /// An error spike of <paramref name="component"/> 8 min before detection, linked to the incident:
+    /// the change's lookup offers it, as the one corroborator, and it is returned.
+    /// </summary>
+    private static IReadOnlyList<Corroborator> LinkedSpikeFound(Investigation incident, Event change, string component)
+    {
+        var spike = Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-8), $$"""{"service":"{{component}}","count":300}""");
+        var held = Corroboration.ForChange(change, EventFacts.From(change, Catalog),
+            [spike with { Links = [new EventLink { InvestigationId = incident.Id, Status = EventLinkStatus.Linked, Confidence = 0.8 }] }], Catalog, TimeSpan.FromHours(3));
+        var corroborators = held[incident.Id];
+        Assert.Equal(component, Assert.Single(corroborators).Component);
+        return corroborators;
+    }
+
     [Fact]
     public void AChangeFollowedByItsDirectCallersSymptomsUpstreamOfTheIncidentIsCorroborated()
     {
@@ -448,11 +462,7 @@ public sealed class LinkScorerTests
 
         // payments-gateway calls payments-db and lies between it and checkout-api: its error spike,
         // 52 min after the deployment and inside the impact, is found by the change's lookup.
-        var spike = Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-8), """{"service":"payments-gateway","count":300}""");
-        var held = Corroboration.ForChange(deployment, facts,
-            [spike with { Links = [new EventLink { InvestigationId = incident.Id, Status = EventLinkStatus.Linked, Confidence = 0.8 }] }], Catalog, TimeSpan.FromHours(3));
-        var corroborators = held[incident.Id];
-        Assert.Equal("payments-gateway", Assert.Single(corroborators).Component);
+        var corroborators = LinkedSpikeFound(incident, deployment, "payments-gateway");
         var corroborated = Scorer.Assess(incident, deployment, facts, Catalog, corroborators);
         var component = Strategy(corroborated, LinkScorer.ComponentStrategy);
         Assert.Equal(0.8, component.Score);
@@ -480,11 +490,7 @@ public sealed class LinkScorerTests
         var incident = Incident();
         var deployment = SearchDeployment(-60);
         var facts = EventFacts.From(deployment, Catalog);
-        var spike = Ev(EventSource.Logs, "error_spike", Detected.AddMinutes(-8), """{"service":"search-web","count":300}""");
-        var held = Corroboration.ForChange(deployment, facts,
-            [spike with { Links = [new EventLink { InvestigationId = incident.Id, Status = EventLinkStatus.Linked, Confidence = 0.8 }] }], Catalog, TimeSpan.FromHours(3));
-        var corroborators = held[incident.Id];
-        Assert.Equal("search-web", Assert.Single(corroborators).Component);
+        var corroborators = LinkedSpikeFound(incident, deployment, "search-web");
         var a = Scorer.Assess(incident, deployment, facts, Catalog, corroborators);
         Assert.Equal(0, Strategy(a, LinkScorer.ComponentStrategy).Score);
         Assert.Equal(LinkDecision.None, a.Decision);
