@@ -18,8 +18,8 @@ public sealed record Corroborator(string Component, Guid EventId, string What, D
 
 /// <summary>
 /// Finds what corroborates a change: the linked or suggested symptoms of the components it changed,
-/// and of their direct callers, that began within <see cref="LinkerOptions.CorroborationWindow"/> after it reached production,
-/// and, the other way round, the changes a newly linked symptom corroborates. The lookups run
+/// and of their direct callers, that began within <see cref="LinkerOptions.CorroborationWindow"/>
+/// after it reached production, and, the other way round, the changes a newly linked symptom corroborates. The lookups run
 /// against this silo's search index (the linker) or against events in memory (the evaluation's
 /// scorer mode, tests). See docs/architecture.md, "Corroboration".
 /// </summary>

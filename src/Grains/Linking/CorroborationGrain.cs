@@ -6,8 +6,8 @@ namespace RootCause.Linking;
 
 /// <summary>
 /// Scores the changes of a component, and of the components it calls directly, again for one
-/// investigation once a symptom of that component was linked to it or suggested for it. It first waits until this silo's index shows everything
-/// committed before the review started (the symptom's decision and every change ingested before
+/// investigation once a symptom of that component was linked to it or suggested for it. It first
+/// waits until this silo's index shows everything committed before the review started (the symptom's decision and every change ingested before
 /// it), so a change and its symptom always meet: whichever is evaluated second sees the other (the
 /// change side looks up its symptoms in <see cref="LinkerGrain"/>). Calls are not reentrant, so the
 /// reviews of one investigation run one after another.

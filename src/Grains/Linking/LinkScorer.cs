@@ -257,8 +257,8 @@ public sealed class LinkScorer(LinkerOptions options)
     /// The component strategy of a change that a symptom, linked to or suggested for this
     /// investigation and beginning inside the impact (at or after its start), followed within the
     /// corroboration window: a symptom of a component the change touched (0.9) or of a direct
-    /// caller of one (0.8). The earliest symptom of the strongest kind names the reason. Null when none did. A symptom before the impact began is a
-    /// precursor at best, noise at worst.
+    /// caller of one (0.8). The earliest symptom of the strongest kind names the reason. Null when
+    /// none did. A symptom before the impact began is a precursor at best, noise at worst.
     /// A caller counts only when it lies upstream of the incident: something the affected component
     /// depends on (within <see cref="LinkNames.Hops"/>), not the affected component itself, whose
     /// symptoms are the incident and single out none of its dependencies, and not one of its

@@ -102,9 +102,8 @@ public sealed class RetroLinkerGrain(
             var changes = Corroboration.ChangesBefore(Corroboration.Corroborated(group.Key, catalog), last, index, catalog, options.CorroborationWindow + (last - first));
             await Parallel.ForEachAsync(changes, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (change, _) =>
             {
-                // A commit's deployment time decides whether a symptom followed it; a deployment's next one
-                // does not matter here: it only counts for the affected component's own deployments, which
-                // corroboration cannot raise (they score 1), so it is not looked up (a hundred stored changes).
+                // Without a deployment's next one, as in CorroborationGrain: corroboration cannot raise
+                // the only changes it counts for.
                 var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
                 var assessment = _scorer.Assess(investigation, change, facts, catalog, corroborators);
                 // Only where corroboration changes the score: the first pass stored the rest.
