@@ -65,6 +65,7 @@ public sealed class ListApiTests(SiloPairFixture silos) : IClassFixture<SiloPair
     {
         await SeedAsync();
         var seen = new List<string>();
+        var created = new List<DateTimeOffset>();
         for (var page = 1; page <= 3; page++)
         {
             var (status, body, response) = await (page % 2 == 0 ? B : A).GetJsonAsync($"/api/investigations?page={page}&per_page=10");
@@ -78,10 +79,21 @@ public sealed class ListApiTests(SiloPairFixture silos) : IClassFixture<SiloPair
             Assert.Equal(page < 3, link.Contains("rel=\"next\"", StringComparison.Ordinal));
             Assert.Equal(page > 1, link.Contains("rel=\"prev\"", StringComparison.Ordinal));
             seen.AddRange(Ids(body));
+            created.AddRange(body!.AsArray().Select(n => DateTimeOffset.Parse(n!["created_at"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture)));
         }
         Assert.Equal(25, seen.Count);
-        // Newest first: the reverse of creation order.
-        Assert.Equal(Enumerable.Reverse(_investigationIds!), seen);
+        Assert.Equal(_investigationIds!.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
+        // Newest first: the reverse of creation order. The index keeps milliseconds, and two records
+        // created within the same one are ordered by id, not by creation.
+        static long Millis(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+        for (var i = 1; i < seen.Count; i++)
+        {
+            Assert.True(Millis(created[i - 1]) >= Millis(created[i]), $"position {i}: {created[i - 1]:O} before {created[i]:O}");
+            if (Millis(created[i - 1]) > Millis(created[i]))
+            {
+                Assert.True(_investigationIds!.IndexOf(seen[i - 1]) > _investigationIds.IndexOf(seen[i]), $"position {i}: created earlier but listed first");
+            }
+        }
     }
 
     [Fact]
