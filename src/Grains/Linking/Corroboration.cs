@@ -262,17 +262,18 @@ public static class Corroboration
         foreach (var (name, _) in change.Components)
         {
             names.Add(name);
-            names.UnionWith(catalog.Dependents(name).Select(d => catalog.Resolve(d)?.Name ?? d));
+            names.UnionWith(catalog.Dependents(name));
         }
         return names;
     }
 
     /// <summary>
     /// The components whose changes a symptom of <paramref name="component"/> can corroborate: the
-    /// component itself and what it calls directly.
+    /// component itself and what it calls directly (the catalog holds dependencies by name, never the
+    /// component itself).
     /// </summary>
     public static IReadOnlyList<string> Corroborated(string component, ServiceCatalog catalog) =>
-        [.. catalog.Dependencies(component).Select(d => catalog.Resolve(d)?.Name ?? d).Prepend(component).Distinct(StringComparer.Ordinal)];
+        [component, .. catalog.Dependencies(component)];
 
     private static readonly IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>> Empty = new Dictionary<Guid, IReadOnlyList<Corroborator>>();
 

@@ -285,7 +285,7 @@ public sealed class LinkScorer(LinkerOptions options)
         var upstream = Upstream(investigation, catalog);
         foreach (var caller in inWindow.Where(c => upstream.Contains(c.Component)))
         {
-            var callee = facts.Components.FirstOrDefault(f => catalog.Dependencies(caller.Component).Any(d => (catalog.Resolve(d)?.Name ?? d) == f.Name));
+            var callee = facts.Components.FirstOrDefault(f => catalog.Dependencies(caller.Component).Contains(f.Name));
             if (callee.Name is not null)
             {
                 return Score(ComponentStrategy, CallerCorroboratedScore,

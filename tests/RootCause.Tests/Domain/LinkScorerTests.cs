@@ -496,7 +496,7 @@ public sealed class LinkScorerTests
         Assert.Equal(LinkDecision.None, a.Decision);
 
         // For an incident of search-web itself, search-api is its direct dependency (0.8 on that
-        // alone); search-web's symptoms are the incident and do not count as a caller's.
+        // alone); search-web's symptom, the incident's own, leaves that reason as it is.
         var searchIncident = new Investigation { Id = incident.Id, Title = "Search slow", ComponentAffected = "search-web", DetectedAt = Detected, StartedAt = Detected.AddMinutes(-10) };
         var forSearch = Scorer.Assess(searchIncident, deployment, facts, Catalog, corroborators);
         Assert.Contains("search-web depends on it", Strategy(forSearch, LinkScorer.ComponentStrategy).Reason, StringComparison.Ordinal);
