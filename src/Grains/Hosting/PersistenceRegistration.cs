@@ -16,13 +16,20 @@ public static class PersistenceRegistration
     public const int StorageMaxAutoPrepare = 20;
 
     /// <summary>
+    /// Statements Npgsql keeps prepared per physical connection of the silo's own pool (change
+    /// feed, index fetches, linker snapshots, connectors' dead letters, admin queries): a few dozen
+    /// distinct texts, the hot ones run hundreds of times a second while events are linked.
+    /// </summary>
+    public const int SharedMaxAutoPrepare = 64;
+
+    /// <summary>
     /// Grain state and reminders on PostgreSQL, through the SQL in our migrations. State is
     /// System.Text.Json in RootCause's JSON shape, and every write advances the change sequence.
     /// Also registers the shared <see cref="NpgsqlDataSource"/> for the silo's own queries.
     /// </summary>
     public static ISiloBuilder AddRootCausePersistence(this ISiloBuilder silo, string connectionString)
     {
-        silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+        silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(StorageConnectionString(connectionString, SharedMaxAutoPrepare)));
         var storageConnectionString = StorageConnectionString(connectionString);
         silo.AddAdoNetGrainStorage(StorageNames.Default, o =>
         {
@@ -39,7 +46,9 @@ public static class PersistenceRegistration
     }
 
     /// <summary>
-    /// The connection string of the grain storage and reminder pool: the configured one, plus
+    /// The connection string of the grain storage and reminder pool (and, with
+    /// <paramref name="maxAutoPrepare"/> <see cref="SharedMaxAutoPrepare"/>, of the silo's own
+    /// pool, whose statements leave no session state behind either): the configured one, plus
     /// defaults for keywords it does not set. The providers send the same few statements over and
     /// over, so Npgsql prepares them automatically (<c>Max Auto Prepare</c>) and PostgreSQL stops
     /// parsing and planning each one again; and since these statements leave no session state
@@ -47,7 +56,7 @@ public static class PersistenceRegistration
     /// keyword the operator sets (e.g. <c>Max Auto Prepare=0</c> behind a pooler that cannot keep
     /// prepared statements) wins.
     /// </summary>
-    public static string StorageConnectionString(string connectionString)
+    public static string StorageConnectionString(string connectionString, int maxAutoPrepare = StorageMaxAutoPrepare)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
         // Keys holds only the keywords the string sets, under their canonical names (any synonym
@@ -55,7 +64,7 @@ public static class PersistenceRegistration
         var given = builder.Keys.Cast<string>().ToHashSet(StringComparer.OrdinalIgnoreCase);
         if (!given.Contains("Max Auto Prepare"))
         {
-            builder.MaxAutoPrepare = StorageMaxAutoPrepare;
+            builder.MaxAutoPrepare = maxAutoPrepare;
         }
         if (!given.Contains("No Reset On Close"))
         {
