@@ -80,7 +80,9 @@ public interface ICorroborationGrain : IGrainWithGuidKey
     /// <summary>
     /// Reviews the changes of <paramref name="component"/> in the corroboration window before
     /// <paramref name="symptomAt"/>. One-way: the linker does not wait for it (best effort, see the docs).
+    /// Interleaved: it only records the request, which the review running (or the next) takes up.
     /// </summary>
     [OneWay]
+    [AlwaysInterleave]
     Task ReviewAsync(string component, DateTimeOffset symptomAt);
 }

@@ -15,6 +15,8 @@ public sealed class LinkerMetrics : IDisposable
         Decisions = _meter.CreateCounter<long>("rootcause.linker.decisions", description: "Link and suggest decisions, tagged by decision and by who made them (event or retro).");
         HandOffLatency = _meter.CreateHistogram<double>("rootcause.linker.latency", unit: "ms", description: "From the ingest acknowledgement to the event's links being stored.");
         RetroRuns = _meter.CreateCounter<long>("rootcause.linker.retro_runs", description: "Retro-linking runs completed.");
+        ReviewRequests = _meter.CreateCounter<long>("rootcause.linker.review_requests", description: "Corroboration reviews asked for: a symptom linked to or suggested for an investigation that does not name its component.");
+        Reviews = _meter.CreateCounter<long>("rootcause.linker.reviews", description: "Corroboration reviews run: one index wait and the lookups of the changes not reviewed before (requests covered by earlier reviews, or merged with others, run none).");
     }
 
     public Counter<long> EventsEvaluated { get; }
@@ -24,6 +26,10 @@ public sealed class LinkerMetrics : IDisposable
     public Histogram<double> HandOffLatency { get; }
 
     public Counter<long> RetroRuns { get; }
+
+    public Counter<long> ReviewRequests { get; }
+
+    public Counter<long> Reviews { get; }
 
     public void Dispose() => _meter.Dispose();
 }

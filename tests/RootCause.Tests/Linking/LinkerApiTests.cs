@@ -33,7 +33,7 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var components = new JsonArray();
             // Shared infrastructure: nobody lists it as a dependency.
             components.Add(JsonNode.Parse("""{"name":"shared-dns","service":"platform","aliases":["kube-dns"],"repositories":["acme/platform"],"path_prefixes":["k8s/dns/"],"shared":true}"""));
-            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14", "t15" })
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14", "t15", "t16" })
             {
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
@@ -464,6 +464,40 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
         var deploy = await DeployAsync(B, "t15-db", now.AddMinutes(-30));
         var linked = await LinkAsync(deploy, web, l => Has(l, "linked"));
         Assert.Contains("t15-db's own error spike began 15 min after this change reached production", ComponentReason(linked, web), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Twelve error spikes of t16-db and t16-api inside a t16-web incident, sent together through
+    /// both silos after both components were deployed: the investigation's corroboration grain takes
+    /// the requests that arrive while a review runs into one review of every component asked for,
+    /// and each deployment still ends up corroborated by its own component's spike.
+    /// </summary>
+    [Fact]
+    public async Task ABurstOfSymptomsOfSeveralComponentsHasEachComponentsChangeReviewed()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var web = await OpenAsync(A, "t16-web", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(web);
+        var db = await DeployAsync(B, "t16-db", now.AddMinutes(-30));
+        var api = await DeployAsync(B, "t16-api", now.AddMinutes(-29));
+        Assert.DoesNotContain("own error spike", ComponentReason(await CheckedAsync(db), web), StringComparison.Ordinal);
+        Assert.DoesNotContain("own error spike", ComponentReason(await CheckedAsync(api), web), StringComparison.Ordinal);
+
+        var spikes = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            SpikeAsync(i % 2 == 0 ? A : B, i % 2 == 0 ? "t16-db" : "t16-api", now.AddMinutes(-15).AddSeconds(i * 10))));
+        foreach (var spike in spikes)
+        {
+            Assert.NotNull(LinkTo(await CheckedAsync(spike), web));
+        }
+
+        static bool OwnSpike(JsonNode? link, string component) =>
+            link?["strategies"]?.AsArray().Any(s => s!["strategy"]!.GetValue<string>() == "component"
+                && s["reason"]!.GetValue<string>().Contains($"{component}'s own error spike began", StringComparison.Ordinal)) == true;
+        var dbLinked = await LinkAsync(db, web, l => Has(l, "linked") && OwnSpike(l, "t16-db"));
+        Assert.Contains("t16-db's own error spike began 15 min after this change reached production", ComponentReason(dbLinked, web), StringComparison.Ordinal);
+        var apiLinked = await LinkAsync(api, web, l => OwnSpike(l, "t16-api"));
+        Assert.True(Has(LinkTo(apiLinked, web), "linked"), ComponentReason(apiLinked, web));
     }
 
     /// <summary>

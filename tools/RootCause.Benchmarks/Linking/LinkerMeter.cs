@@ -14,26 +14,38 @@ public sealed class LinkerMeter : IDisposable
 {
     private const string EventsInstrument = "rootcause.linker.events";
     private const string LatencyInstrument = "rootcause.linker.latency";
+    private const string ReviewRequestsInstrument = "rootcause.linker.review_requests";
+    private const string ReviewsInstrument = "rootcause.linker.reviews";
 
     private readonly MeterListener _listener = new();
     private readonly ConcurrentQueue<double> _latencies = new();
     private long _evaluated;
+    private long _reviewRequests;
+    private long _reviews;
     private volatile bool _recording;
 
     public LinkerMeter()
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == LinkerMetrics.MeterName && instrument.Name is EventsInstrument or LatencyInstrument)
+            if (instrument.Meter.Name == LinkerMetrics.MeterName && instrument.Name is EventsInstrument or LatencyInstrument or ReviewRequestsInstrument or ReviewsInstrument)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
         };
         _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
         {
-            if (instrument.Name == EventsInstrument)
+            switch (instrument.Name)
             {
-                Interlocked.Add(ref _evaluated, value);
+                case EventsInstrument:
+                    Interlocked.Add(ref _evaluated, value);
+                    break;
+                case ReviewRequestsInstrument:
+                    Interlocked.Add(ref _reviewRequests, value);
+                    break;
+                case ReviewsInstrument:
+                    Interlocked.Add(ref _reviews, value);
+                    break;
             }
         });
         _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
@@ -48,6 +60,9 @@ public sealed class LinkerMeter : IDisposable
 
     /// <summary>Events the linker grains of this process evaluated since the listener started (redeliveries included).</summary>
     public long Evaluated => Interlocked.Read(ref _evaluated);
+
+    /// <summary>Corroboration reviews asked for, and reviews run (index wait and lookups), since the listener started.</summary>
+    public (long Requested, long Run) Reviews => (Interlocked.Read(ref _reviewRequests), Interlocked.Read(ref _reviews));
 
     /// <summary>Whether histogram values are kept.</summary>
     public bool Record

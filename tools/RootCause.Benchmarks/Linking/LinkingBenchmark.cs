@@ -137,6 +137,7 @@ public static class LinkingBenchmark
             var activityBefore = await _stored.ActivityAsync();
             var drainCpu = CpuMeter.Start();
             var evaluatedBefore = meter.Evaluated;
+            var reviewsBefore = meter.Reviews;
             var drainStarted = time.GetUtcNow();
             await SetAgentsAsync(running: true);
             Progress($"stream pulling agents started ({await RunningAgentsAsync()} running); draining {baseline.Length} queued events");
@@ -147,11 +148,14 @@ public static class LinkingBenchmark
             var drainPg = PostgresCpu.Between(pgBefore, await _postgres.SnapshotAsync());
             var drainActivity = await _stored.ActivityAsync() - activityBefore;
             var drainEvaluations = meter.Evaluated - evaluatedBefore;
+            results.Reviews.Add(("drain", meter.Reviews.Requested - reviewsBefore.Requested, meter.Reviews.Run - reviewsBefore.Run));
             var drained = await ConfirmStoredAsync("baseline", baseline, expected);
             results.Drain = new DrainResult(baseline.Length, drainStarted, drained, drainEvaluations, drainProcess, drainPg, drainActivity, drainMachine);
             results.Load.Add(("after drain", LoadAverage()));
 
+            reviewsBefore = meter.Reviews;
             results.Sustained = await IngestPhaseAsync("sustained", sustained, waitForLinker: true);
+            results.Reviews.Add(("sustained", meter.Reviews.Requested - reviewsBefore.Requested, meter.Reviews.Run - reviewsBefore.Run));
             results.Load.Add(("after sustained", LoadAverage()));
 
             var beforeLatency = meter.Evaluated;

@@ -95,6 +95,8 @@ public sealed class LinkingResults
     public (long Queued, long DeadLetters) Queues { get; set; }
     public LinkerCounters? Counters { get; set; }
     public List<(string When, string Load)> Load { get; } = [];
+    /// <summary>Corroboration reviews asked for and run during a phase (the <c>rootcause.linker.review_requests</c> and <c>reviews</c> counters).</summary>
+    public List<(string Phase, long Requested, long Run)> Reviews { get; } = [];
 
     public bool Ok =>
         Baseline is { Sample.Failures: 0 } && Sustained is { Sample.Failures: 0, AllEvaluated: true } && Drain is { AllEvaluated: true }
@@ -153,6 +155,11 @@ public static class LinkingReport
             o.WriteLine($"- CPU: baseline {baseline.Machine}; drain {r.Drain?.Machine}; sustained (ingest until all evaluated) {sustained.Machine}.");
             o.WriteLine(string.Create(c,
                 $"- Linker evaluations (the `rootcause.linker.events` counter, redeliveries included): drain {r.Drain?.Evaluations} for {r.Drain?.Events} events, sustained {sustained.Evaluations} for {sustained.Acknowledged} events."));
+            foreach (var (phase, requested, run) in r.Reviews)
+            {
+                o.WriteLine(string.Create(c,
+                    $"- Corroboration reviews, {phase}: {requested} asked for, {run} run (an index wait and the lookups each; the rest were covered by earlier reviews or merged)."));
+            }
         }
         o.WriteLine();
 
