@@ -27,6 +27,14 @@ public sealed record IndexQuery
     /// <summary>A time range on one date field, both ends inclusive; either end may be open.</summary>
     public DateRange? Range { get; init; }
 
+    /// <summary>
+    /// The filters are narrow (a few components' link keys): the range is checked on each of their
+    /// matches (the field's doc values) instead of first gathering every record in the range. Same
+    /// results; much cheaper when the range holds many records and the filters few. Ignored without
+    /// filters.
+    /// </summary>
+    public bool NarrowFilters { get; init; }
+
     public bool IncludeDeleted { get; init; }
 
     /// <summary>Sort keys in order; ties are always broken by id, so pages are stable.</summary>

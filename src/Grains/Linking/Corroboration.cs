@@ -90,6 +90,7 @@ public static class Corroboration
                     [SearchFields.HasLinks] = ["1"],
                 },
                 Range = new DateRange(SearchFields.Timestamp, since, since + window),
+                NarrowFilters = true,
                 Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
                 PerPage = SymptomCap,
             }).Hits)
@@ -154,6 +155,7 @@ public static class Corroboration
                 Kind = IndexedKind.Event,
                 Filters = new Dictionary<string, IReadOnlyList<string>> { [field] = [id], [SearchFields.LinkKeys] = keys },
                 Range = new DateRange(SearchFields.Timestamp, from, to),
+                NarrowFilters = true,
                 Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
                 PerPage = Cap,
             }).Hits)
@@ -197,6 +199,7 @@ public static class Corroboration
                 [SearchFields.ChangeKind] = ["deployment"],
             },
             Range = new DateRange(SearchFields.Timestamp, from, to),
+            NarrowFilters = true,
             Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
             PerPage = Cap,
         }).Hits;

@@ -107,6 +107,7 @@ public static class DeploymentLookup
                 [SearchFields.ChangeKind] = ["deployment"],
             },
             Range = new DateRange(SearchFields.Timestamp, from, to),
+            NarrowFilters = true,
             Sort = [new SortKey(SearchFields.Timestamp, Descending: newestFirst)],
             PerPage = 100,
         }).Hits.Select(h => JsonSerializer.Deserialize<Event>(h.Json, RootCauseJson.Options)!);

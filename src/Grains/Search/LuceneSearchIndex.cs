@@ -5,6 +5,7 @@ using Lucene.Net.Analysis.En;
 using Lucene.Net.Documents;
 using Lucene.Net.Index;
 using Lucene.Net.QueryParsers.Classic;
+using Lucene.Net.Queries;
 using Lucene.Net.Search;
 using Lucene.Net.Search.Highlight;
 using Lucene.Net.Store;
@@ -42,6 +43,8 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     private readonly IndexWriter _writer;
     private readonly SearcherManager _searchers;
     private readonly VisibilityWaiters _waiters = new();
+    /// <summary>About 32 MB of recently read records (16 million UTF-16 characters).</summary>
+    private readonly StoredSourceCache _sources = new(16_000_000);
 
     private volatile IndexStatus _status;
     private IReadOnlyDictionary<string, string> _committed;
@@ -501,7 +504,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     }
 
     /// <summary>The filters of a query (kind, deleted, keyword filters, range) as one boolean query.</summary>
-    private static BooleanQuery FilterQuery(IndexQuery query)
+    private static Query FilterQuery(IndexQuery query)
     {
         var filter = new BooleanQuery
         {
@@ -518,17 +521,22 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
                 filter.Add(new TermQuery(FilterTerm(query.Kind, field, values[0])), Occur.MUST);
                 continue;
             }
-            var any = new BooleanQuery();
-            foreach (var value in values)
-            {
-                any.Add(new TermQuery(FilterTerm(query.Kind, field, value)), Occur.SHOULD);
-            }
-            filter.Add(any, Occur.MUST);
+            // Several values: one terms filter, which looks the terms up in one pass per segment
+            // when that segment is searched, instead of a query per value, each of which looks its
+            // term up in every segment before the search starts (the linker's lookups name a dozen
+            // link keys at once).
+            filter.Add(new ConstantScoreQuery(new TermsFilter([.. values.Select(value => FilterTerm(query.Kind, field, value))])), Occur.MUST);
         }
         if (query.Range is { } range)
         {
-            filter.Add(NumericRangeQuery.NewInt64Range(range.Field, IndexDocuments.DatePrecisionStep,
-                range.From?.ToUnixTimeMilliseconds(), range.To?.ToUnixTimeMilliseconds(), true, true), Occur.MUST);
+            var (from, to) = (range.From?.ToUnixTimeMilliseconds(), range.To?.ToUnixTimeMilliseconds());
+            if (query.NarrowFilters && query.Filters.Values.Any(v => v.Count > 0))
+            {
+                // The filters' matches drive; each is checked against the date's doc values.
+                return new FilteredQuery(filter, FieldCacheRangeFilter.NewInt64Range(range.Field, from, to, true, true),
+                    FilteredQuery.QUERY_FIRST_FILTER_STRATEGY);
+            }
+            filter.Add(NumericRangeQuery.NewInt64Range(range.Field, IndexDocuments.DatePrecisionStep, from, to, true, true), Occur.MUST);
         }
         return filter;
     }
@@ -637,7 +645,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             if (after is null && IsDeepPage(query, text is not null))
             {
                 var (docs, total) = DeepPage(searcher, filter, query.Kind, query.Sort[0], skip, query.PerPage);
-                return new SearchPage([.. docs.Select(doc => new SearchHit(SourceJson(searcher.Doc(doc, SourceOnly)), null, null))], total, query.Page, query.PerPage)
+                return new SearchPage([.. docs.Select(doc => new SearchHit(SourceOf(searcher, doc), null, null))], total, query.Page, query.PerPage)
                 {
                     NextCursor = docs.Length == query.PerPage ? EncodeCursor(sort, NumericSortValues(searcher, docs[^1], query.Sort[0])) : null,
                 };
@@ -664,12 +672,15 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             foreach (var scoreDoc in top.ScoreDocs)
             {
                 // A list needs only the record; a search's snippets derive the text from it (and the stored notes).
-                var document = searcher.Doc(scoreDoc.Doc, text is null ? SourceOnly : SourceAndNotes);
+                if (text is null)
+                {
+                    hits.Add(new SearchHit(SourceOf(searcher, scoreDoc.Doc), null, null));
+                    continue;
+                }
+                var document = searcher.Doc(scoreDoc.Doc, SourceAndNotes);
                 var json = SourceJson(document);
-                hits.Add(text is null
-                    ? new SearchHit(json, null, null)
-                    : new SearchHit(json, float.IsNaN(scoreDoc.Score) ? null : scoreDoc.Score,
-                        query.Highlight ? Highlights(searcher, text, json, document, scoreDoc.Doc, termsByField, weightedTerms, query.Kind) : null));
+                hits.Add(new SearchHit(json, float.IsNaN(scoreDoc.Score) ? null : scoreDoc.Score,
+                    query.Highlight ? Highlights(searcher, text, json, document, scoreDoc.Doc, termsByField, weightedTerms, query.Kind) : null));
             }
             return new SearchPage(hits, collector.TotalHits, query.Page, query.PerPage)
             {
@@ -704,6 +715,17 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             return texts.TryGetValue(field, out var values) ? values : [];
         };
     }
+
+    /// <summary>The stored record of a document, from <see cref="StoredSourceCache"/> when it was read lately.</summary>
+    private string SourceOf(IndexSearcher searcher, int doc)
+    {
+        var leaves = searcher.IndexReader.Leaves;
+        var leaf = leaves[ReaderUtil.SubIndex(doc, leaves)];
+        return _sources.GetOrRead(leaf.Reader.CoreCacheKey, doc - leaf.DocBase, () => SourceJson(leaf.Reader.Document(doc - leaf.DocBase, SourceOnly)));
+    }
+
+    /// <summary>Records served from the stored-record cache, and records read from the index.</summary>
+    public (long Hits, long Misses) StoredSourceReads => (_sources.Hits, _sources.Misses);
 
     private static string SourceJson(Document document)
     {

@@ -165,6 +165,93 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
         }
     }
 
+    /// <summary>
+    /// A range checked on each match of narrow filters (doc values) finds exactly what the range
+    /// gathered first finds: inclusive ends on exact timestamps, open ends, several filter values,
+    /// deleted records left out, every page.
+    /// </summary>
+    [Fact]
+    public async Task ARangeCheckedOnTheFiltersMatchesFindsWhatTheGatheredRangeFinds()
+    {
+        await WriteAsync("narrow", 12);
+        var (index, _, db) = await OpenAsync("narrow-" + Guid.NewGuid().ToString("N")[..6], batchSize: 5, catchUpRefreshMs: 0);
+        using var __ = index;
+        await using var ___ = db;
+        var at = (int hour) => new DateTimeOffset(2026, 5, 1, hour, 0, 0, TimeSpan.Zero);
+        var ranges = new[]
+        {
+            new DateRange(SearchFields.Timestamp, at(10), at(11)),
+            new DateRange(SearchFields.Timestamp, at(11), at(11)),
+            new DateRange(SearchFields.Timestamp, null, at(10)),
+            new DateRange(SearchFields.Timestamp, at(12), null),
+            new DateRange(SearchFields.Timestamp, at(13), at(14)),
+        };
+        var filters = new[]
+        {
+            new Dictionary<string, IReadOnlyList<string>> { [SearchFields.EventComponents] = ["c1"] },
+            new Dictionary<string, IReadOnlyList<string>> { [SearchFields.EventComponents] = ["c0", "c2"], [SearchFields.Source] = ["logs"] },
+        };
+        var compared = 0;
+        foreach (var range in ranges)
+        {
+            foreach (var filter in filters)
+            {
+                foreach (var deleted in new[] { false, true })
+                {
+                    var query = new IndexQuery
+                    {
+                        Kind = IndexedKind.Event, Filters = filter, Range = range, IncludeDeleted = deleted,
+                        Sort = [new SortKey(SearchFields.Timestamp, false)], PerPage = 4,
+                    };
+                    for (var page = 1; page <= 6; page++)
+                    {
+                        var gathered = index.Search(query with { Page = page });
+                        var checkedEach = index.Search(query with { Page = page, NarrowFilters = true });
+                        Assert.Equal(gathered.Total, checkedEach.Total);
+                        Assert.Equal(gathered.Hits.Select(h => h.Json), checkedEach.Hits.Select(h => h.Json));
+                        compared += gathered.Hits.Count;
+                    }
+                }
+            }
+        }
+        Assert.True(compared > 50, $"only {compared} hits compared");
+    }
+
+    /// <summary>
+    /// A list reads each hit's stored record once; reading it again comes from the stored-record
+    /// cache, and once the record changes (a note) the new version is read from the index.
+    /// </summary>
+    [Fact]
+    public async Task ARecordReadAgainComesFromTheCacheUntilItChanges()
+    {
+        var (status, created, _) = await silos.Http.PostAsync("/api/investigations", """{"title":"cached record"}""");
+        Assert.Equal(HttpStatusCode.Created, status);
+        var id = created!["id"]!.GetValue<string>();
+        var (index, tailer, db) = await OpenAsync("cache-" + Guid.NewGuid().ToString("N")[..6], batchSize: 50, catchUpRefreshMs: 0);
+        using var _ = index;
+        await using var __ = db;
+        var query = new IndexQuery
+        {
+            Kind = IndexedKind.Investigation,
+            Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.Id] = [id] },
+        };
+
+        var first = index.Search(query).Hits.Single().Json;
+        var before = index.StoredSourceReads;
+        Assert.Equal(first, index.Search(query).Hits.Single().Json);
+        Assert.Equal((before.Hits + 1, before.Misses), index.StoredSourceReads);
+
+        Assert.Equal(HttpStatusCode.Created, (await silos.Http.PostAsync($"/api/investigations/{id}/notes", """{"author":"ann","body":"a note"}""")).Status);
+        var noted = index.WaitForVisibleAsync(IndexedKind.Investigation, Guid.Parse(id), 2, TimeSpan.FromSeconds(30));
+        await CatchUpAsync(tailer);
+        Assert.True(await noted);
+        var misses = index.StoredSourceReads.Misses;
+        var changed = index.Search(query).Hits.Single().Json;
+        Assert.NotEqual(first, changed);
+        Assert.Contains("\"note_count\":1", changed, StringComparison.Ordinal);
+        Assert.Equal(misses + 1, index.StoredSourceReads.Misses);
+    }
+
     /// <summary>Waits until the first silo's index shows every transaction committed so far.</summary>
     private async Task FirstSiloCaughtUpAsync()
     {
