@@ -18,8 +18,11 @@ public static class LinkerStreams
 {
     public const string EventsNamespace = "events";
 
-    /// <summary>Linker grains; fixed, because it decides which grain an event's message goes to.</summary>
-    public const int Partitions = 64;
+    /// <summary>
+    /// Linker grains, i.e. events linked at the same time in the cluster (a partition's are linked one
+    /// after another, and mostly wait: docs/architecture.md, "Why 256 partitions").
+    /// </summary>
+    public const int Partitions = 256;
 
     /// <summary>The partition of an event: from the id's own bytes, so every process agrees.</summary>
     public static string PartitionOf(Guid eventId)
