@@ -28,10 +28,11 @@ public sealed record IndexQuery
     public DateRange? Range { get; init; }
 
     /// <summary>
-    /// The filters are narrow (a few components' link keys): the range is checked on each of their
-    /// matches (the field's doc values) instead of first gathering every record in the range. Same
-    /// results; much cheaper when the range holds many records and the filters few. Ignored without
-    /// filters.
+    /// The linker's lookups: the filters are narrow (a few components' link keys), so the range is
+    /// checked on each of their matches (the field's doc values) instead of first gathering every
+    /// record in the range (ignored without filters), a filter's several values are one terms
+    /// filter, and the records read are kept for the next lookup. Same results; much cheaper when the
+    /// range holds many records and the filters few, and when the same records are looked up again.
     /// </summary>
     public bool NarrowFilters { get; init; }
 

@@ -227,6 +227,7 @@ public static class Corroboration
                     [SearchFields.LinkKeys] = [.. shas.Select(s => "s:" + s)],
                     [SearchFields.Source] = [RootCauseJson.Name(EventSource.Git)],
                 },
+                NarrowFilters = true,
                 Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
                 PerPage = Cap,
             }).Hits)

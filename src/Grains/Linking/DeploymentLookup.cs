@@ -38,6 +38,7 @@ public static class DeploymentLookup
         {
             Kind = IndexedKind.Event,
             Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.LinkKeys] = ["s:" + sha], [SearchFields.ChangeKind] = ["deployment"] },
+            NarrowFilters = true,
             Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
             PerPage = 50,
         }).Hits;

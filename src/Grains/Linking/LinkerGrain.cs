@@ -154,6 +154,7 @@ public sealed class LinkerGrain(
         {
             Kind = IndexedKind.Event,
             Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.LinkKeys] = ["s:" + sha], [SearchFields.Source] = ["git"] },
+            NarrowFilters = true,
             PerPage = 50,
         }).Hits;
         foreach (var hit in hits)

@@ -521,11 +521,21 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
                 filter.Add(new TermQuery(FilterTerm(query.Kind, field, values[0])), Occur.MUST);
                 continue;
             }
-            // Several values: one terms filter, which looks the terms up in one pass per segment
-            // when that segment is searched, instead of a query per value, each of which looks its
-            // term up in every segment before the search starts (the linker's lookups name a dozen
-            // link keys at once).
-            filter.Add(new ConstantScoreQuery(new TermsFilter([.. values.Select(value => FilterTerm(query.Kind, field, value))])), Occur.MUST);
+            if (query.NarrowFilters)
+            {
+                // One terms filter, which looks the terms up in one pass per segment when that
+                // segment is searched, instead of a query per value, each of which looks its term
+                // up in every segment before the search starts (the linker's lookups name a dozen
+                // link keys at once).
+                filter.Add(new ConstantScoreQuery(new TermsFilter([.. values.Select(value => FilterTerm(query.Kind, field, value))])), Occur.MUST);
+                continue;
+            }
+            var any = new BooleanQuery();
+            foreach (var value in values)
+            {
+                any.Add(new TermQuery(FilterTerm(query.Kind, field, value)), Occur.SHOULD);
+            }
+            filter.Add(any, Occur.MUST);
         }
         if (query.Range is { } range)
         {
@@ -645,7 +655,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
             if (after is null && IsDeepPage(query, text is not null))
             {
                 var (docs, total) = DeepPage(searcher, filter, query.Kind, query.Sort[0], skip, query.PerPage);
-                return new SearchPage([.. docs.Select(doc => new SearchHit(SourceOf(searcher, doc), null, null))], total, query.Page, query.PerPage)
+                return new SearchPage([.. docs.Select(doc => new SearchHit(SourceOf(searcher, doc, query.NarrowFilters), null, null))], total, query.Page, query.PerPage)
                 {
                     NextCursor = docs.Length == query.PerPage ? EncodeCursor(sort, NumericSortValues(searcher, docs[^1], query.Sort[0])) : null,
                 };
@@ -674,7 +684,7 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
                 // A list needs only the record; a search's snippets derive the text from it (and the stored notes).
                 if (text is null)
                 {
-                    hits.Add(new SearchHit(SourceOf(searcher, scoreDoc.Doc), null, null));
+                    hits.Add(new SearchHit(SourceOf(searcher, scoreDoc.Doc, query.NarrowFilters), null, null));
                     continue;
                 }
                 var document = searcher.Doc(scoreDoc.Doc, SourceAndNotes);
@@ -716,9 +726,17 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
         };
     }
 
-    /// <summary>The stored record of a document, from <see cref="StoredSourceCache"/> when it was read lately.</summary>
-    private string SourceOf(IndexSearcher searcher, int doc)
+    /// <summary>
+    /// The stored record of a document; for the linker's lookups (<paramref name="cached"/>) from
+    /// <see cref="StoredSourceCache"/> when it was read lately. The API's lists read the index, as
+    /// measured in the search benchmark: their pages are spread over the whole index.
+    /// </summary>
+    private string SourceOf(IndexSearcher searcher, int doc, bool cached)
     {
+        if (!cached)
+        {
+            return SourceJson(searcher.Doc(doc, SourceOnly));
+        }
         var leaves = searcher.IndexReader.Leaves;
         var leaf = leaves[ReaderUtil.SubIndex(doc, leaves)];
         return _sources.GetOrRead(leaf.Reader.CoreCacheKey, doc - leaf.DocBase, () => SourceJson(leaf.Reader.Document(doc - leaf.DocBase, SourceOnly)));

@@ -218,8 +218,8 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
     }
 
     /// <summary>
-    /// A list reads each hit's stored record once; reading it again comes from the stored-record
-    /// cache, and once the record changes (a note) the new version is read from the index.
+    /// A linker lookup reads each hit's stored record once; reading it again comes from the
+    /// stored-record cache, and once the record changes (a note) the new version is read from the index.
     /// </summary>
     [Fact]
     public async Task ARecordReadAgainComesFromTheCacheUntilItChanges()
@@ -234,11 +234,15 @@ public sealed class DeepPageTests(SiloPairFixture silos) : IClassFixture<SiloPai
         {
             Kind = IndexedKind.Investigation,
             Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.Id] = [id] },
+            NarrowFilters = true,
         };
 
         var first = index.Search(query).Hits.Single().Json;
         var before = index.StoredSourceReads;
         Assert.Equal(first, index.Search(query).Hits.Single().Json);
+        Assert.Equal((before.Hits + 1, before.Misses), index.StoredSourceReads);
+        // The API's lists (no NarrowFilters) read the index and leave the cache alone.
+        Assert.Equal(first, index.Search(query with { NarrowFilters = false }).Hits.Single().Json);
         Assert.Equal((before.Hits + 1, before.Misses), index.StoredSourceReads);
 
         Assert.Equal(HttpStatusCode.Created, (await silos.Http.PostAsync($"/api/investigations/{id}/notes", """{"author":"ann","body":"a note"}""")).Status);
