@@ -23,13 +23,14 @@ public sealed class StoredSourceCache(long budgetChars)
     private readonly ConditionalWeakTable<object, StrongBox<long>> _segments = new();
     private long _nextSegment;
 
-    /// <summary>Lookups answered from the cache, and those that read the index.</summary>
-    public long Hits => Interlocked.Read(ref _hits);
-
-    public long Misses => Interlocked.Read(ref _misses);
-
     private long _hits;
     private long _misses;
+
+    /// <summary>Lookups answered from the cache.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>Lookups that read the index.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
 
     /// <summary>The record of document <paramref name="doc"/> of the segment whose core cache key is <paramref name="segment"/>, read with <paramref name="read"/> when not held.</summary>
     public string GetOrRead(object segment, int doc, Func<string> read)
