@@ -14,6 +14,13 @@ public interface IEventGrain : IGrainWithGuidKey
 
     Task<Event?> GetAsync(bool includeDeleted = false);
 
+    /// <summary>
+    /// Whether the stored event (soft-deleted or not) names <paramref name="investigationId"/> among
+    /// its linked investigations; false when there is no event. What an investigation reads to bring
+    /// its <c>event_ids</c> in line, without a copy of the whole event with its link records.
+    /// </summary>
+    Task<bool> IsLinkedToAsync(Guid investigationId);
+
     Task<Event> UpdateAsync(EventChanges changes, long expectedVersion);
 
     Task<Event> DeleteAsync();

@@ -186,8 +186,9 @@ public sealed class InvestigationGrain(
     }
 
     /// <summary>
-    /// One non-interleaved turn: reads the record of every event waiting to be synced, brings
-    /// <c>event_ids</c> in line with them, and stores that in one write.
+    /// One non-interleaved turn: asks every event waiting to be synced whether it names this
+    /// investigation (not for a copy of the whole event), brings <c>event_ids</c> in line with the
+    /// answers, and stores that in one write.
     /// </summary>
     private async Task FlushSyncsAsync()
     {
@@ -199,14 +200,14 @@ public sealed class InvestigationGrain(
         {
             if (State.Exists)
             {
-                var events = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IEventGrain>(id).GetAsync(includeDeleted: true)));
                 var investigationId = State.Id;
+                var linked = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IEventGrain>(id).IsLinkedToAsync(investigationId)));
                 await ChangeAsync(null, (state, _) =>
                 {
                     var changed = false;
                     for (var i = 0; i < ids.Count; i++)
                     {
-                        changed |= events[i]?.InvestigationIds.Contains(investigationId) == true
+                        changed |= linked[i]
                             ? AddOnce(state.EventIds ??= [], ids[i])
                             : state.EventIds?.Remove(ids[i]) == true;
                     }
