@@ -149,8 +149,9 @@ public sealed class RetroLinkerGrain(
                     Kind = IndexedKind.Event,
                     Filters = filters,
                     Range = new DateRange(SearchFields.Timestamp, from, end),
-                    // Link keys and link fields match few records; a tag may match many.
-                    NarrowFilters = !filters.ContainsKey(SearchFields.Tags),
+                    // Link keys and link fields match few records; a tag may match many, and no
+                    // filter (an investigation naming no component or service) matches the window.
+                    NarrowFilters = filters.Count > 0 && !filters.ContainsKey(SearchFields.Tags),
                     Sort = [new SortKey(SearchFields.Timestamp, Descending: true)],
                     Page = page,
                     PerPage = PageSize,

@@ -7,8 +7,8 @@ namespace RootCause.Benchmarks.Linking;
 /// <summary>
 /// Listens to the silo's <c>RootCause.Linker</c> meter in this process: the count of evaluated
 /// events (a cheap progress signal; it includes redeliveries, so completion is always confirmed
-/// from storage) and, while <see cref="Record"/> is on, every value of the linker's own
-/// <c>rootcause.linker.latency</c> histogram.
+/// from storage), the corroboration reviews asked for and run, and, while <see cref="Record"/> is
+/// on, every value of the linker's own <c>rootcause.linker.latency</c> histogram.
 /// </summary>
 public sealed class LinkerMeter : IDisposable
 {
