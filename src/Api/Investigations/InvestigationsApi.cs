@@ -30,7 +30,8 @@ public static class InvestigationsApi
         group.MapGet("/{id:guid}/notes", GetNotesAsync).WithSummary("List its notes, oldest first");
         group.MapPost("/{id:guid}/link-event", LinkEventAsync).WithSummary("Link an event (both sides record it)");
         group.MapDelete("/{id:guid}/unlink-event/{eventId:guid}", UnlinkEventAsync).WithSummary("Remove an event link");
-        group.MapGet("/{id:guid}/events", GetEventsAsync).WithSummary("The linked events, by timestamp");
+        group.MapGet("/{id:guid}/events", GetEventsAsync)
+            .WithSummary("The linked events, oldest first (paged like every list; includes every link committed before the request)");
         group.MapGet("/{id:guid}/suggestions", GetSuggestionsAsync)
             .WithSummary("Events the linker suggests for this investigation, waiting for a decision (paged, from the search index)")
             .Produces<IReadOnlyList<Event>>(StatusCodes.Status200OK, "application/json");
@@ -127,13 +128,21 @@ public static class InvestigationsApi
         return WithETag(context, await Grain(grains, id).RejectSuggestionAsync(eventId, request?.DecidedBy, request?.Note));
     }
 
-    private static async Task<Ok<IReadOnlyList<Event>>> GetEventsAsync(Guid id, IGrainFactory grains)
+    /// <summary>
+    /// The events whose link records say linked to this investigation, from the search index once it
+    /// shows every change committed before the request (a link made a moment ago through any silo is
+    /// listed; <c>X-Index-Visible: false</c> if the index could not catch up within the read-your-writes
+    /// timeout, and the page is what it holds).
+    /// </summary>
+    private static async Task<IResult> GetEventsAsync(Guid id, IGrainFactory grains, HttpContext context, RootCause.Search.ISearchIndex index)
     {
-        var investigation = await Grain(grains, id).GetAsync()
-            ?? throw new NotFoundException("investigation", id.ToString());
-        var events = await Task.WhenAll(investigation.EventIds.Select(e => grains.GetGrain<IEventGrain>(e).GetAsync()));
-        IReadOnlyList<Event> visible = [.. events.OfType<Event>().OrderBy(e => e.Timestamp).ThenBy(e => e.Id)];
-        return TypedResults.Ok(visible);
+        _ = await Grain(grains, id).GetAsync() ?? throw new NotFoundException("investigation", id.ToString());
+        var visible = await index.WaitForCommittedAsync(ReadYourWrites.Timeout, context.RequestAborted);
+        context.Response.Headers[ReadYourWrites.VisibleHeader] = visible ? "true" : "false";
+        return QueryEndpoints.EventPage(context, index, new Dictionary<string, IReadOnlyList<string>>
+        {
+            [RootCause.Search.SearchFields.InvestigationIds] = [id.ToString("D")],
+        }, QueryEndpoints.OldestEventsFirst);
     }
 
     private static async Task<Ok<Investigation>> RelateAsync(Guid id, RelateRequest request, IGrainFactory grains, HttpContext context)

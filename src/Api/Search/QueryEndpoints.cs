@@ -60,6 +60,7 @@ public static class QueryEndpoints
 
     private static readonly IReadOnlyList<SortKey> NewestInvestigationsFirst = [new(SearchFields.CreatedAt, true)];
     private static readonly IReadOnlyList<SortKey> NewestEventsFirst = [new(SearchFields.Timestamp, true)];
+    internal static readonly IReadOnlyList<SortKey> OldestEventsFirst = [new(SearchFields.Timestamp, false)];
 
     /// <summary>The filters every investigation query accepts (different filters AND, values of one OR).</summary>
     internal static IndexQuery InvestigationFilters(QueryParams p)
@@ -216,11 +217,12 @@ public static class QueryEndpoints
     }
 
     /// <summary>One page of events for <paramref name="filters"/>, with the list's paging and sort parameters and headers.</summary>
-    internal static IResult EventPage(HttpContext context, ISearchIndex index, IReadOnlyDictionary<string, IReadOnlyList<string>> filters)
+    internal static IResult EventPage(HttpContext context, ISearchIndex index, IReadOnlyDictionary<string, IReadOnlyList<string>> filters,
+        IReadOnlyList<SortKey>? defaultSort = null)
     {
         var p = new QueryParams(context.Request);
         var (page, perPage) = p.Paging();
-        var query = new IndexQuery { Kind = IndexedKind.Event, Filters = filters, Sort = p.Sort(EventSorts, NewestEventsFirst), Page = page, PerPage = perPage, Cursor = p.Text("cursor", required: false) };
+        var query = new IndexQuery { Kind = IndexedKind.Event, Filters = filters, Sort = p.Sort(EventSorts, defaultSort ?? NewestEventsFirst), Page = page, PerPage = perPage, Cursor = p.Text("cursor", required: false) };
         p.ThrowIfAny();
         return ListResult(context, index.Search(query));
     }

@@ -14,13 +14,6 @@ public interface IEventGrain : IGrainWithGuidKey
 
     Task<Event?> GetAsync(bool includeDeleted = false);
 
-    /// <summary>
-    /// Whether the stored event (soft-deleted or not) names <paramref name="investigationId"/> among
-    /// its linked investigations; false when there is no event. What an investigation reads to bring
-    /// its <c>event_ids</c> in line, without a copy of the whole event with its link records.
-    /// </summary>
-    Task<bool> IsLinkedToAsync(Guid investigationId);
-
     Task<Event> UpdateAsync(EventChanges changes, long expectedVersion);
 
     Task<Event> DeleteAsync();
@@ -29,7 +22,7 @@ public interface IEventGrain : IGrainWithGuidKey
 
     /// <summary>
     /// Records an engineer's decision about the pair (linked, unlinked or rejected) with who made it.
-    /// Called by the investigation, which keeps its own side. With <paramref name="onlyIfSuggested"/>, a
+    /// Called by the investigation; the event's link record is the only place a link is stored. With <paramref name="onlyIfSuggested"/>, a
     /// decision on a pair that is not a pending suggestion (and not already decided the same way) is
     /// refused with a conflict. Idempotent.
     /// </summary>

@@ -1,10 +1,10 @@
-using Orleans.Concurrency;
-
 namespace RootCause.Investigations;
 
 /// <summary>
-/// One investigation: its record, notes, links to events and to other investigations, status
-/// workflow, soft delete and optimistic concurrency. Keyed by the investigation id.
+/// One investigation: its record, notes, relations to other investigations, status workflow, soft
+/// delete and optimistic concurrency, and the engineers' link decisions made through it. Keyed by
+/// the investigation id. A link is stored once, on the event (its link record); the investigation's
+/// own record never lists its events, so it stays the same size however many events it explains.
 /// Every mutating call persists before it returns: a returned call is durable.
 /// Failures surface as <see cref="Common.ValidationFailedException"/>, <see cref="Common.NotFoundException"/>,
 /// <see cref="Common.VersionConflictException"/> or <see cref="Common.StateConflictException"/>.
@@ -39,26 +39,16 @@ public interface IInvestigationGrain : IGrainWithGuidKey
 
     /// <summary>
     /// Links an event by an engineer's decision (a manual link, or an accepted suggestion when
-    /// <paramref name="onlyIfSuggested"/>); the event records the link and who decided. Idempotent.
+    /// <paramref name="onlyIfSuggested"/>); the event records the link and who decided. The
+    /// investigation's record is unchanged (its version too). Idempotent.
     /// </summary>
     Task<Investigation> LinkEventAsync(Guid eventId, string? decidedBy = null, string? note = null, bool onlyIfSuggested = false);
 
-    /// <summary>Removes a link on both sides; the event records the decision, so the linker never links the pair again. Idempotent.</summary>
+    /// <summary>Removes a link: the event records the decision, so the linker never links the pair again. Idempotent.</summary>
     Task<Investigation> UnlinkEventAsync(Guid eventId, string? decidedBy = null, string? note = null);
 
     /// <summary>Rejects a pending suggestion: recorded on the event, never suggested again. Idempotent.</summary>
     Task<Investigation> RejectSuggestionAsync(Guid eventId, string? decidedBy = null, string? note = null);
-
-    /// <summary>
-    /// The linker's side of a link: makes this investigation's <c>event_ids</c> agree with the event's
-    /// own record (the event is the source of truth for link records). Calls arriving together are
-    /// batched into one write: they interleave only to join the next batch, and the batch reads each
-    /// event's record in a turn of its own that no other call on this investigation interleaves with,
-    /// so an engineer's link or unlink made through this investigation is never undone by a late
-    /// linker call. Completes once the batch holding this event is stored. Idempotent.
-    /// </summary>
-    [AlwaysInterleave]
-    Task SyncEventLinkAsync(Guid eventId);
 
     /// <summary>Records that retro-linking ran for the fields digested as <paramref name="linkingKey"/>; ignored if they changed since.</summary>
     Task MarkRetroLinkedAsync(string linkingKey);

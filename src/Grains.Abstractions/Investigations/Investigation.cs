@@ -19,7 +19,7 @@ public sealed record Investigation
     [Id(12)] public string? ComponentAffected { get; init; }
     [Id(13)] public string? ServiceAffected { get; init; }
     [Id(14)] public IReadOnlyList<string> Tags { get; init; } = [];
-    [Id(15)] public IReadOnlyList<Guid> EventIds { get; init; } = [];
+    // Id 15 is retired: it held the linked events' ids, which are now read from the events' link records.
     [Id(16)] public IReadOnlyList<Guid> RelatedInvestigationIds { get; init; } = [];
     [Id(17)] public string? CreatedBy { get; init; }
     [Id(18)] public string? AssignedTo { get; init; }

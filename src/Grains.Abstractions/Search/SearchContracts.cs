@@ -134,6 +134,13 @@ public interface ISearchIndex
     /// </summary>
     Task<bool> WaitForHorizonAsync(ulong horizon, TimeSpan timeout, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Completes once this silo's index reflects every transaction that committed before the call
+    /// (<see cref="WaitForHorizonAsync"/> with the horizon of a snapshot taken now), or returns false
+    /// after <paramref name="timeout"/>.
+    /// </summary>
+    Task<bool> WaitForCommittedAsync(TimeSpan timeout, CancellationToken cancellationToken = default);
+
     IndexStatus Status { get; }
 
     /// <summary>Asks for a full rebuild from PostgreSQL; queries keep answering from the old index until it is done.</summary>

@@ -138,12 +138,6 @@ public sealed class EventGrain : Grain, IEventGrain
         return State.Exists && (includeDeleted || State.DeletedAt is null) ? State.ToEvent() : null;
     }
 
-    public async Task<bool> IsLinkedToAsync(Guid investigationId)
-    {
-        await EnsureLoadedAsync();
-        return State.Exists && State.InvestigationIds?.Contains(investigationId) == true;
-    }
-
     public async Task<Event> UpdateAsync(EventChanges changes, long expectedVersion)
     {
         await EnsureExistsAsync();

@@ -32,7 +32,6 @@ public sealed class InvestigationGrain(
             Id = this.GetPrimaryKey(),
             CreatedAt = now,
             Tags = [],
-            EventIds = [],
             RelatedInvestigationIds = [],
             Notes = [],
         };
@@ -123,103 +122,39 @@ public sealed class InvestigationGrain(
     }
 
     /// <summary>
-    /// The event side is written first: if it fails (unknown event, silo trouble) nothing is
-    /// recorded here and the caller sees the error; if the write here fails after it, a retry
-    /// converges because both sides are idempotent.
+    /// The link is stored on the event alone (its link record, with who decided): this
+    /// investigation's record does not change, so its version does not move either.
     /// </summary>
     public async Task<Investigation> LinkEventAsync(Guid eventId, string? decidedBy = null, string? note = null, bool onlyIfSuggested = false)
     {
         EnsureExists();
         await GrainFactory.GetGrain<IEventGrain>(eventId).DecideLinkAsync(State.Id, EventLinkStatus.Linked, Decider(decidedBy), note, onlyIfSuggested);
-        var result = await ChangeAsync(null, (state, _) => AddOnce(state.EventIds ??= [], eventId));
         logger.LogInformation("Event {EventId} linked to investigation {InvestigationId} by {DecidedBy}", eventId, State.Id, Decider(decidedBy));
-        return result;
+        return State.ToInvestigation();
     }
 
-    /// <summary>Removed here first, then on the event; a retry converges.</summary>
+    /// <summary>Recorded on the event; an event that never existed has nothing to unlink.</summary>
     public async Task<Investigation> UnlinkEventAsync(Guid eventId, string? decidedBy = null, string? note = null)
     {
-        var result = await ChangeAsync(null, (state, _) => state.EventIds?.Remove(eventId) == true);
+        EnsureExists();
         try
         {
             await GrainFactory.GetGrain<IEventGrain>(eventId).DecideLinkAsync(State.Id, EventLinkStatus.Unlinked, Decider(decidedBy), note);
         }
         catch (NotFoundException)
         {
-            // The event never existed: nothing to record on its side.
+            return State.ToInvestigation();
         }
         logger.LogInformation("Event {EventId} unlinked from investigation {InvestigationId} by {DecidedBy}", eventId, State.Id, Decider(decidedBy));
-        return result;
+        return State.ToInvestigation();
     }
 
     public async Task<Investigation> RejectSuggestionAsync(Guid eventId, string? decidedBy = null, string? note = null)
     {
         EnsureExists();
         await GrainFactory.GetGrain<IEventGrain>(eventId).DecideLinkAsync(State.Id, EventLinkStatus.Rejected, Decider(decidedBy), note, onlyIfSuggested: true);
-        var result = await ChangeAsync(null, (state, _) => state.EventIds?.Remove(eventId) == true);
         logger.LogInformation("Suggestion of event {EventId} for investigation {InvestigationId} rejected by {DecidedBy}", eventId, State.Id, Decider(decidedBy));
-        return result;
-    }
-
-    // The linker's pending link syncs, stored together by one timer turn (see SyncEventLinkAsync).
-    private readonly HashSet<Guid> _pendingSyncs = [];
-    private TaskCompletionSource? _pendingFlush;
-
-    /// <summary>How long the first sync of a batch waits for others to join it.</summary>
-    private static readonly TimeSpan SyncBatchDelay = TimeSpan.FromMilliseconds(5);
-
-    public Task SyncEventLinkAsync(Guid eventId)
-    {
-        // Interleaved: only joins the next batch; no state is read or written here.
-        _pendingSyncs.Add(eventId);
-        if (_pendingFlush is null)
-        {
-            _pendingFlush = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var timer = default(IGrainTimer);
-            timer = this.RegisterGrainTimer(_ =>
-            {
-                timer?.Dispose();
-                return FlushSyncsAsync();
-            }, new GrainTimerCreationOptions(SyncBatchDelay, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = true });
-        }
-        return _pendingFlush.Task;
-    }
-
-    /// <summary>
-    /// One non-interleaved turn: asks every event waiting to be synced whether it names this
-    /// investigation (not for a copy of the whole event), brings <c>event_ids</c> in line with the
-    /// answers, and stores that in one write.
-    /// </summary>
-    private async Task FlushSyncsAsync()
-    {
-        var done = _pendingFlush!;
-        var ids = _pendingSyncs.ToList();
-        _pendingSyncs.Clear();
-        _pendingFlush = null;
-        try
-        {
-            if (State.Exists)
-            {
-                var investigationId = State.Id;
-                var linked = await Task.WhenAll(ids.Select(id => GrainFactory.GetGrain<IEventGrain>(id).IsLinkedToAsync(investigationId)));
-                await ChangeAsync(null, (state, _) =>
-                {
-                    var changed = false;
-                    for (var i = 0; i < ids.Count; i++)
-                    {
-                        changed |= linked[i]
-                            ? AddOnce(state.EventIds ??= [], ids[i])
-                            : state.EventIds?.Remove(ids[i]) == true;
-                    }
-                    return changed;
-                }, includeDeleted: true, bookkeeping: true);
-            }
-            done.TrySetResult();
-        }
-        catch (Exception e)
-        {
-            done.TrySetException(e);
-        }
+        return State.ToInvestigation();
     }
 
     public async Task MarkRetroLinkedAsync(string linkingKey)

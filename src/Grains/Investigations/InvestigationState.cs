@@ -10,8 +10,10 @@ public sealed class InvestigationState
     /// <summary>
     /// 1: the original minimal shape (id, title, description, status).
     /// 2: every field of the investigation, notes, version.
+    /// 3: no <c>event_ids</c>: a link is stored on the event alone, and an older record's list is
+    /// dropped when it is next written (the event side of every link it named was written first).
     /// </summary>
-    public const int CurrentSchemaVersion = 2;
+    public const int CurrentSchemaVersion = 3;
 
     public int SchemaVersion { get; set; }
     public Guid Id { get; set; }
@@ -29,7 +31,6 @@ public sealed class InvestigationState
     public string? ComponentAffected { get; set; }
     public string? ServiceAffected { get; set; }
     public List<string>? Tags { get; set; }
-    public List<Guid>? EventIds { get; set; }
     public List<Guid>? RelatedInvestigationIds { get; set; }
     public string? CreatedBy { get; set; }
     public string? AssignedTo { get; set; }
@@ -72,13 +73,17 @@ public sealed class InvestigationState
         {
             return;
         }
+        if (SchemaVersion >= 2)
+        {
+            SchemaVersion = CurrentSchemaVersion; // 2 → 3 only leaves event_ids out
+            return;
+        }
         ImpactSeverity ??= Investigations.ImpactSeverity.Medium;
         Priority ??= Investigations.Priority.P2;
         CreatedAt ??= now;
         UpdatedAt ??= CreatedAt;
         DetectedAt ??= CreatedAt;
         Tags ??= [];
-        EventIds ??= [];
         RelatedInvestigationIds ??= [];
         Notes ??= [];
         if (Status is InvestigationStatus.Resolved or InvestigationStatus.Closed)
@@ -97,7 +102,6 @@ public sealed class InvestigationState
     {
         var copy = (InvestigationState)MemberwiseClone();
         copy.Tags = Tags is null ? null : [.. Tags];
-        copy.EventIds = EventIds is null ? null : [.. EventIds];
         copy.RelatedInvestigationIds = RelatedInvestigationIds is null ? null : [.. RelatedInvestigationIds];
         copy.Notes = Notes is null ? null : [.. Notes];
         return copy;
@@ -120,7 +124,6 @@ public sealed class InvestigationState
         ComponentAffected = ComponentAffected,
         ServiceAffected = ServiceAffected,
         Tags = Tags?.ToArray() ?? [],
-        EventIds = EventIds?.ToArray() ?? [],
         RelatedInvestigationIds = RelatedInvestigationIds?.ToArray() ?? [],
         CreatedBy = CreatedBy,
         AssignedTo = AssignedTo,

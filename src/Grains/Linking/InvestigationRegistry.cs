@@ -338,13 +338,13 @@ public sealed class InvestigationRegistry(
         var key = state.LinkingKey;
         if (absorbing)
         {
-            // Event ids are not needed to score and can be many: leave them out. The candidate map
-            // changes only when what decides candidates does (not for the linker's own writes).
+            // The candidate map changes only when what decides candidates does (not for the
+            // retro-linker's bookkeeping).
             if (!_linkable.ContainsKey(id) || _linkingKeys.GetValueOrDefault(id) != key)
             {
                 _map = null;
             }
-            _linkable[id] = state.ToInvestigation() with { EventIds = [] };
+            _linkable[id] = state.ToInvestigation();
             _linkingKeys[id] = key;
         }
         else if (_linkable.Remove(id))

@@ -69,7 +69,7 @@ public sealed class LinkScorer(LinkerOptions options)
             EventId = ev.Id,
             Confidence = confidence,
             Decision = decision,
-            Linked = investigation.EventIds.Contains(ev.Id),
+            Linked = ev.InvestigationIds.Contains(investigation.Id),
             Strategies = strategies,
             Summary = Summarize(confidence, decision, time, strategies) + (environmentReason is null ? "" : " " + environmentReason),
             CatalogVersion = catalog.Version,

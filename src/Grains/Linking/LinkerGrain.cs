@@ -14,8 +14,8 @@ namespace RootCause.Linking;
 /// <summary>
 /// Links the events of one stream partition as they arrive: waits until this silo's registry holds
 /// every investigation committed before now, scores the event against the candidates the registry
-/// names, stores the decisions on the event (which marks it evaluated), and then the investigation
-/// side of each link. Idempotent: a redelivered message finds the same decisions already stored and
+/// names, and stores the decisions on the event, which marks it evaluated (a link is stored there
+/// alone: the investigation's record does not list its events). Idempotent: a redelivered message finds the same decisions already stored and
 /// writes nothing; an engineer's decision is never overridden. A failure throws, so the stream
 /// delivers the message again.
 /// </summary>
@@ -77,8 +77,7 @@ public sealed class LinkerGrain(
             corroboration = Corroboration.ForChange(ev, facts, index, catalog, options.CorroborationWindow);
         }
         var assessments = Assess(ev, facts, catalog, corroboration, out var candidates);
-        var applied = await eventGrain.ApplyAssessmentsAsync(assessments, markChecked: true);
-        await CompleteInvestigationSidesAsync(GrainFactory, ev, assessments, applied);
+        await eventGrain.ApplyAssessmentsAsync(assessments, markChecked: true);
         if (deploysCommit)
         {
             await ReassessDeployedCommitsAsync(facts.Sha!, catalog);
@@ -167,8 +166,7 @@ public sealed class LinkerGrain(
             }
             facts = DeploymentLookup.WithDeployment(facts, index, catalog);
             var assessments = Assess(commit, facts, catalog, Corroboration.ForChange(commit, facts, index, catalog, options.CorroborationWindow), out _);
-            var applied = await GrainFactory.GetGrain<IEventGrain>(commit.Id).ApplyAssessmentsAsync(assessments, markChecked: false);
-            await CompleteInvestigationSidesAsync(GrainFactory, commit, assessments, applied);
+            await GrainFactory.GetGrain<IEventGrain>(commit.Id).ApplyAssessmentsAsync(assessments, markChecked: false);
             foreach (var assessment in assessments)
             {
                 LogDecision(logger, metrics, "deployment", assessment);
@@ -203,8 +201,7 @@ public sealed class LinkerGrain(
             }
             earlierFacts = DeploymentLookup.WithDeployment(earlierFacts, index, catalog, earlier);
             var assessments = Assess(earlier, earlierFacts, catalog, Corroboration.ForChange(earlier, earlierFacts, index, catalog, options.CorroborationWindow), out _);
-            var applied = await GrainFactory.GetGrain<IEventGrain>(earlier.Id).ApplyAssessmentsAsync(assessments, markChecked: false);
-            await CompleteInvestigationSidesAsync(GrainFactory, earlier, assessments, applied);
+            await GrainFactory.GetGrain<IEventGrain>(earlier.Id).ApplyAssessmentsAsync(assessments, markChecked: false);
             foreach (var assessment in assessments)
             {
                 LogDecision(logger, metrics, "later deployment", assessment);
@@ -232,26 +229,6 @@ public sealed class LinkerGrain(
                 await GrainFactory.GetGrain<ICorroborationGrain>(investigation.Id).ReviewAsync(component, ev.Timestamp);
             }
         }
-    }
-
-    /// <summary>
-    /// The investigation side of the links: every investigation the event is now linked to, or was
-    /// linked to before, brings its <c>event_ids</c> in line with the event's record (a no-op when they
-    /// agree, so a redelivery repairs a side a failure left out).
-    /// </summary>
-    internal static async Task CompleteInvestigationSidesAsync(IGrainFactory grains, Event before, IReadOnlyList<LinkAssessment> assessments, LinkApplication applied)
-    {
-        var linked = applied.Linked.ToHashSet();
-        var calls = new List<Task>();
-        foreach (var assessment in assessments)
-        {
-            var id = assessment.InvestigationId;
-            if (linked.Contains(id) || before.InvestigationIds.Contains(id))
-            {
-                calls.Add(grains.GetGrain<IInvestigationGrain>(id).SyncEventLinkAsync(before.Id));
-            }
-        }
-        await Task.WhenAll(calls);
     }
 
     /// <summary>One structured log line per link or suggest decision (and a debug line for the rest).</summary>

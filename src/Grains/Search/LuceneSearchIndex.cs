@@ -219,6 +219,15 @@ public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
     private readonly List<(ulong Horizon, TaskCompletionSource Done)> _horizonWaiters = [];
     private ulong _visibleHorizon;
 
+    /// <summary>The horizon of a database snapshot taken now (the change feed's; set by the silo's registration).</summary>
+    public Func<CancellationToken, Task<ulong>>? CommittedHorizon { get; set; }
+
+    public async Task<bool> WaitForCommittedAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var horizon = CommittedHorizon ?? throw new InvalidOperationException("This index has no change feed to take a horizon from.");
+        return await WaitForHorizonAsync(await horizon(cancellationToken), timeout, cancellationToken);
+    }
+
     public async Task<bool> WaitForHorizonAsync(ulong horizon, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

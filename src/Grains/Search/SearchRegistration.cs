@@ -20,7 +20,10 @@ public static class SearchRegistration
         configure?.Invoke(options);
         services.AddSingleton(options);
         services.AddSingleton(sp => new LuceneSearchIndex(indexPath,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<LuceneSearchIndex>(), sp.GetRequiredService<TimeProvider>(), options.MemoryMapped));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<LuceneSearchIndex>(), sp.GetRequiredService<TimeProvider>(), options.MemoryMapped)
+        {
+            CommittedHorizon = sp.GetRequiredService<ChangeFeed>().SnapshotXmaxAsync,
+        });
         services.AddSingleton<ISearchIndex>(sp => sp.GetRequiredService<LuceneSearchIndex>());
         services.AddSingleton(sp => new ChangeFeed(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddSingleton(sp => new IndexSource(sp.GetRequiredService<NpgsqlDataSource>(),

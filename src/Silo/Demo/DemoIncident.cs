@@ -178,8 +178,7 @@ public static class DemoIncident
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             var investigation = await LoadAsync(grains, time.GetUtcNow());
-            logger.LogInformation("Demo incident loaded: /api/investigations/{InvestigationId} with {Events} linked events",
-                investigation.Id, investigation.EventIds.Count);
+            logger.LogInformation("Demo incident loaded: /api/investigations/{InvestigationId}", investigation.Id);
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

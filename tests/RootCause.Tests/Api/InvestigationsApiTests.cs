@@ -22,10 +22,10 @@ public sealed class InvestigationsApiTests(SiloPairFixture silos)
         return json!["id"]!.GetValue<string>();
     }
 
-    private async Task<string> CreateEventAsync()
+    private async Task<string> CreateEventAsync(string timestamp = "2026-01-10T09:30:00Z")
     {
         var (status, json, _) = await A.PostAsync("/api/events",
-            $$"""{"source":"git","source_id":"shop/checkout@{{Guid.NewGuid():N}}","event_type":"commit","timestamp":"2026-01-10T09:30:00Z"}""");
+            $$"""{"source":"git","source_id":"shop/checkout@{{Guid.NewGuid():N}}","event_type":"commit","timestamp":"{{timestamp}}"}""");
         Assert.Equal(HttpStatusCode.Created, status);
         return json!["id"]!.GetValue<string>();
     }
@@ -50,7 +50,7 @@ public sealed class InvestigationsApiTests(SiloPairFixture silos)
             ValidBody.Replace("\"status\":\"open\"", "\"status\":\"in_progress\""), ifMatch: "\"1\"")).Body!["status"]!.GetValue<string>());
         Assert.Equal("2026-01-10T10:00:00+00:00", read!["detected_at"]!.GetValue<string>());
         Assert.Equal("""["payments","deploy"]""", read["tags"]!.ToJsonString());
-        Assert.Equal("[]", read["event_ids"]!.ToJsonString());
+        Assert.Null(read["event_ids"]); // linked events are listed by /events, not held in the record
         Assert.Equal("[]", read["related_investigation_ids"]!.ToJsonString());
         Assert.Null(read["resolved_at"]?.GetValue<string>());
         Assert.Null(read["deleted_at"]?.GetValue<string>());
@@ -259,6 +259,46 @@ public sealed class InvestigationsApiTests(SiloPairFixture silos)
     }
 
     [Fact]
+    public async Task LinkedEventsArePagedOldestFirstAndTheRecordStaysTheSame()
+    {
+        var id = await CreateAsync();
+        var url = $"/api/investigations/{id}";
+        var before = (await A.GetJsonAsync(url)).Body!;
+        var ids = new List<string>();
+        foreach (var minute in new[] { 40, 10, 30, 20, 50 })
+        {
+            var eventId = await CreateEventAsync($"2026-01-10T09:{minute}:00Z");
+            Assert.Equal(HttpStatusCode.OK, (await (minute % 20 == 0 ? A : B).PostAsync($"{url}/link-event", $$"""{"event_id":"{{eventId}}"}""")).Status);
+            ids.Add(eventId);
+        }
+        var oldestFirst = new[] { 1, 3, 2, 0, 4 }.Select(i => ids[i]).ToArray();
+        // A link changes the event, not the investigation: its record and version are as they were.
+        var after = (await B.GetJsonAsync(url)).Body!;
+        Assert.Equal(before["version"]!.GetValue<long>(), after["version"]!.GetValue<long>());
+        Assert.Equal(before["updated_at"]!.GetValue<string>(), after["updated_at"]!.GetValue<string>());
+
+        var (status, first, response) = await A.GetJsonAsync($"{url}/events?per_page=2");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("5", string.Join(",", response.Headers.GetValues("X-Total-Count")));
+        var (_, second, _) = await B.GetJsonAsync($"{url}/events?per_page=2&page=2");
+        var (_, third, _) = await A.GetJsonAsync($"{url}/events?per_page=2&page=3");
+        var listed = first!.AsArray().Concat(second!.AsArray()).Concat(third!.AsArray()).Select(e => e!["id"]!.GetValue<string>()).ToArray();
+        Assert.Equal(oldestFirst, listed);
+        var (_, newest, _) = await B.GetJsonAsync($"{url}/events?sort=-timestamp&per_page=1");
+        Assert.Equal(ids[4], Assert.Single(newest!.AsArray())!["id"]!.GetValue<string>());
+
+        // A soft-deleted event keeps its link but leaves the list.
+        Assert.Equal(HttpStatusCode.NoContent, (await A.SendAsync(HttpMethod.Delete, $"/api/events/{ids[0]}")).Status);
+        var (_, remaining, remainingResponse) = await B.GetJsonAsync($"{url}/events");
+        Assert.Equal("4", string.Join(",", remainingResponse.Headers.GetValues("X-Total-Count")));
+        Assert.DoesNotContain(ids[0], remaining!.AsArray().Select(e => e!["id"]!.GetValue<string>()));
+
+        var (badPage, problem, _) = await A.GetJsonAsync($"{url}/events?per_page=0");
+        Assert.Equal(HttpStatusCode.BadRequest, badPage);
+        Assert.Equal(["per_page"], problem.ErrorFields());
+    }
+
+    [Fact]
     public async Task LinkingEventsIsVisibleOnBothSidesAndUnlinkingRemovesIt()
     {
         var id = await CreateAsync();
@@ -267,19 +307,21 @@ public sealed class InvestigationsApiTests(SiloPairFixture silos)
 
         var (linked, investigation, _) = await A.PostAsync($"{url}/link-event", $$"""{"event_id":"{{eventId}}"}""");
         Assert.Equal(HttpStatusCode.OK, linked);
-        Assert.Equal($"[\"{eventId}\"]", investigation!["event_ids"]!.ToJsonString());
+        Assert.Null(investigation!["event_ids"]);
         await B.PostAsync($"{url}/link-event", $$"""{"event_id":"{{eventId}}"}""");
 
-        var (listed, events, _) = await B.GetJsonAsync($"{url}/events");
+        // Linked through A and B a moment ago: B's list waits until its index holds both writes.
+        var (listed, events, listResponse) = await B.GetJsonAsync($"{url}/events");
         Assert.Equal(HttpStatusCode.OK, listed);
+        Assert.Equal("true", string.Join(",", listResponse.Headers.GetValues("X-Index-Visible")));
         var e = Assert.Single(events!.AsArray());
         Assert.Equal(eventId, e!["id"]!.GetValue<string>());
         Assert.Equal($"[\"{id}\"]", e["investigation_ids"]!.ToJsonString());
 
-        var (unlinked, after, _) = await B.SendAsync(HttpMethod.Delete, $"{url}/unlink-event/{eventId}");
+        var (unlinked, _, _) = await B.SendAsync(HttpMethod.Delete, $"{url}/unlink-event/{eventId}");
         Assert.Equal(HttpStatusCode.OK, unlinked);
-        Assert.Equal("[]", after!["event_ids"]!.ToJsonString());
         Assert.Equal("[]", (await A.GetJsonAsync($"/api/events/{eventId}")).Body!["investigation_ids"]!.ToJsonString());
+        Assert.Empty((await A.GetJsonAsync($"{url}/events")).Body!.AsArray());
 
         var (unknown, _, _) = await A.PostAsync($"{url}/link-event", $$"""{"event_id":"{{Guid.NewGuid()}}"}""");
         Assert.Equal(HttpStatusCode.NotFound, unknown);

@@ -150,18 +150,21 @@ public sealed class InvestigationGrainTests(ClusterFixture fixture)
         // Retro-linking records its completion on the investigation (a write): let it finish first.
         await RetroLinkedAsync(grain);
 
-        var once = await grain.LinkEventAsync(e.Id);
+        var before = (await grain.GetAsync())!;
+        await grain.LinkEventAsync(e.Id);
+        var linkedOnce = (await eventGrain.GetAsync())!;
         var twice = await grain.LinkEventAsync(e.Id);
 
-        Assert.Equal([e.Id], twice.EventIds);
-        Assert.Equal(once.Version, twice.Version);
+        // The link is stored on the event alone: the investigation's record (and its version) stays as it was.
+        Assert.Equal(before.Version, twice.Version);
         var linkedEvent = (await eventGrain.GetAsync())!;
         Assert.Equal([investigation.Id], linkedEvent.InvestigationIds);
+        Assert.Equal(linkedOnce.Version, linkedEvent.Version);
         Assert.NotNull(linkedEvent.LinkedAt);
 
         await grain.UnlinkEventAsync(e.Id);
         var unlinked = await grain.UnlinkEventAsync(e.Id);
-        Assert.Empty(unlinked.EventIds);
+        Assert.Equal(before.Version, unlinked.Version);
         Assert.Empty((await eventGrain.GetAsync())!.InvestigationIds);
     }
 
@@ -175,7 +178,7 @@ public sealed class InvestigationGrainTests(ClusterFixture fixture)
         var error = await Assert.ThrowsAsync<NotFoundException>(() => grain.LinkEventAsync(unknown));
 
         Assert.Equal("event", error.Resource);
-        Assert.Empty((await grain.GetAsync())!.EventIds);
+        Assert.Null(await fixture.Client.GetGrain<IEventGrain>(unknown).GetAsync(includeDeleted: true));
     }
 
     [Fact]
@@ -242,6 +245,53 @@ public sealed class InvestigationGrainTests(ClusterFixture fixture)
         var upgraded = await grain.GetAsync();
         Assert.Equal(InvestigationStatus.Open, upgraded!.Status);
         Assert.Equal(2, upgraded.Version);
+    }
+
+    [Fact]
+    public async Task ARecordThatListedItsEventsLoadsAndLeavesTheListOutWhenNextWritten()
+    {
+        var grain = NewInvestigation();
+        var created = await grain.CreateAsync(Fields());
+        await RetroLinkedAsync(grain);
+        var e = await NewEventAsync($"repo@{Guid.NewGuid():N}");
+        await grain.LinkEventAsync(e.Id);
+
+        // The shape of schema 2, which held the linked events' ids in the record.
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        async Task<System.Text.Json.Nodes.JsonObject> StoredAsync()
+        {
+            await using var read = new NpgsqlCommand(
+                "SELECT convert_from(payload_binary, 'UTF8') FROM orleans_storage WHERE grain_type = 'investigation' AND convert_from(payload_binary, 'UTF8')::jsonb ->> 'id' = @id",
+                connection);
+            read.Parameters.AddWithValue("id", created.Id.ToString());
+            return System.Text.Json.Nodes.JsonNode.Parse((string)(await read.ExecuteScalarAsync())!)!.AsObject();
+        }
+        var stored = await StoredAsync();
+        Assert.Equal(InvestigationState.CurrentSchemaVersion, stored["schema_version"]!.GetValue<int>());
+        Assert.False(stored.ContainsKey("event_ids"));
+        stored["schema_version"] = 2;
+        stored["event_ids"] = new System.Text.Json.Nodes.JsonArray(e.Id.ToString());
+        await using (var write = new NpgsqlCommand(
+            "UPDATE orleans_storage SET payload_binary = convert_to(@payload, 'UTF8') WHERE grain_type = 'investigation' AND convert_from(payload_binary, 'UTF8')::jsonb ->> 'id' = @id",
+            connection))
+        {
+            write.Parameters.AddWithValue("payload", stored.ToJsonString());
+            write.Parameters.AddWithValue("id", created.Id.ToString());
+            Assert.Equal(1, await write.ExecuteNonQueryAsync());
+        }
+        await fixture.Cluster.DeactivateAsync(grain);
+
+        var loaded = (await grain.GetAsync())!;
+        Assert.Equal(created.Title, loaded.Title);
+        Assert.Equal(created.Version, loaded.Version);
+        await grain.CloseAsync(loaded.Version);
+        var rewritten = await StoredAsync();
+        Assert.Equal(InvestigationState.CurrentSchemaVersion, rewritten["schema_version"]!.GetValue<int>());
+        Assert.False(rewritten.ContainsKey("event_ids"));
+        Assert.Equal("closed", rewritten["status"]!.GetValue<string>());
+        // The link itself was always on the event, and is still there.
+        Assert.Equal([created.Id], (await fixture.Client.GetGrain<IEventGrain>(e.Id).GetAsync())!.InvestigationIds);
     }
 
     private static async Task RetroLinkedAsync(IInvestigationGrain grain) =>

@@ -10,13 +10,13 @@ namespace RootCause.Tests.Linking;
 
 /// <summary>
 /// The linker's promise under failure: every event whose ingest was acknowledged ends up evaluated
-/// by the linker (linked, suggested or explicitly not linked, as recorded on the event), and the two
-/// sides of every link agree, even when a silo is killed in the middle of a burst.
+/// by the linker (linked, suggested or explicitly not linked, as recorded on the event, the one place
+/// a link is stored), even when a silo is killed in the middle of a burst.
 /// </summary>
 public sealed class LinkerSiloFailureTests(StreamClusterFixture fixture, ITestOutputHelper output) : IClassFixture<StreamClusterFixture>
 {
     [Fact]
-    public async Task EveryAcknowledgedEventIsEvaluatedAndLinksAgreeWhenASiloIsKilledDuringABurst()
+    public async Task EveryAcknowledgedEventIsEvaluatedWhenASiloIsKilledDuringABurst()
     {
         const int total = 600;
         var client = fixture.Client;
@@ -97,16 +97,14 @@ public sealed class LinkerSiloFailureTests(StreamClusterFixture fixture, ITestOu
             }
             await Task.Delay(500);
         }
-        var investigation = (await client.GetGrain<IInvestigationGrain>(investigationId).GetAsync())!;
         var linked = events.Where(e => e.Links.Any(l => l.InvestigationId == investigationId && l.Status == EventLinkStatus.Linked)).ToArray();
         output.WriteLine($"acknowledged before the kill: {acknowledgedBeforeKill}, retried after failures: {failed.Count}, " +
-            $"evaluated: {events.Count(e => e.LinkerCheckedAt is not null)}, linked: {linked.Length}, investigation lists: {investigation.EventIds.Count}");
+            $"evaluated: {events.Count(e => e.LinkerCheckedAt is not null)}, linked: {linked.Length}");
 
         Assert.True(acknowledgedBeforeKill > 0 && acknowledgedBeforeKill < total, "the silo was killed during the burst");
         Assert.All(events, e => Assert.NotNull(e.LinkerCheckedAt));
         var expected = drafts.Where(d => d.Data.Contains("\"burst-web\"", StringComparison.Ordinal)).Select(EventKeys.For).Order().ToArray();
         Assert.Equal(expected, linked.Select(e => e.Id).Order().ToArray());
-        Assert.Equal(expected, investigation.EventIds.Order().ToArray());
         Assert.All(events.Except(linked), e => Assert.Empty(e.InvestigationIds));
     }
 }

@@ -26,7 +26,6 @@ public static class StoredRecords
             Id = id,
             CreatedAt = createdAt,
             Tags = [],
-            EventIds = [],
             RelatedInvestigationIds = [],
             Notes = [],
         };
