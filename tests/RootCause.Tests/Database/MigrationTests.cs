@@ -34,7 +34,7 @@ public sealed class MigrationTests
         var second = await DatabaseMigrator.MigrateAsync(connectionString, NullLogger.Instance);
         var afterSecond = await ReadSchemaMigrationsAsync(connectionString);
 
-        Assert.Equal(8, embedded.Count);
+        Assert.Equal(9, embedded.Count);
         Assert.Equal(embedded.Count, first);
         Assert.Equal(0, second);
         Assert.Equal(
@@ -50,7 +50,7 @@ public sealed class MigrationTests
         var embedded = DatabaseMigrator.LoadEmbeddedMigrations();
 
         Assert.Equal(
-            ["1|orleans_clustering", "2|orleans_persistence", "3|orleans_reminders", "4|instance_identity", "5|event_dlq", "6|orleans_streams", "7|change_retention", "8|state_compression"],
+            ["1|orleans_clustering", "2|orleans_persistence", "3|orleans_reminders", "4|instance_identity", "5|event_dlq", "6|orleans_streams", "7|change_retention", "8|state_compression", "9|stream_statements_by_key"],
             embedded.Select(m => $"{m.Version}|{m.Name}"));
     }
 

@@ -140,7 +140,55 @@ internal sealed class StreamQueries(string connectionString, string queueId) : I
         return rows;
     }
 
-    private async Task<NpgsqlCommand> CommandAsync(string key, NpgsqlConnection? connection = null)
+    /// <summary>
+    /// Buffers (shared, hit or read) that one run of a stored statement touched, from
+    /// EXPLAIN (ANALYZE, BUFFERS): the statement runs and its changes stay.
+    /// </summary>
+    public async Task<long> BuffersOfGetAsync(int maxCount = 10, int maxAttempts = 5, int evictionIntervalSeconds = 10)
+    {
+        await using var command = await CommandAsync("GetStreamMessagesKey", explain: true);
+        command.Parameters.Add(Int("MaxCount", maxCount));
+        command.Parameters.Add(Int("MaxAttempts", maxAttempts));
+        command.Parameters.Add(Int("VisibilityTimeout", 60));
+        command.Parameters.Add(Int("RemovalTimeout", 3600));
+        command.Parameters.Add(Int("EvictionInterval", evictionIntervalSeconds));
+        command.Parameters.Add(Int("EvictionBatchSize", 1000));
+        return await BuffersAsync(command);
+    }
+
+    /// <inheritdoc cref="BuffersOfGetAsync"/>
+    public async Task<long> BuffersOfConfirmAsync(params (long MessageId, int Receipt)[] items)
+    {
+        await using var command = await CommandAsync("ConfirmStreamMessagesKey", explain: true);
+        command.Parameters.Add(new NpgsqlParameter("Items", NpgsqlDbType.Text) { Value = string.Join('|', items.Select(i => $"{i.MessageId}:{i.Receipt}")) });
+        return await BuffersAsync(command);
+    }
+
+    private static async Task<long> BuffersAsync(NpgsqlCommand command)
+    {
+        var plan = System.Text.Json.Nodes.JsonNode.Parse((string)(await command.ExecuteScalarAsync())!)![0]!["Plan"]!;
+        return plan["Shared Hit Blocks"]!.GetValue<long>() + plan["Shared Read Blocks"]!.GetValue<long>();
+    }
+
+    /// <summary>Queues <paramref name="count"/> messages in one statement (as many QueueAsync calls would).</summary>
+    public async Task QueueManyAsync(int count)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            INSERT INTO orleans_stream_messages (service_id, provider_id, queue_id, dequeued, visible_on, expires_on, created_on, modified_on, payload)
+            SELECT @s, @p, @q, 0, now(), now() + interval '1 hour', now(), now(), convert_to(repeat('x', 200), 'UTF8')
+            FROM generate_series(1, @n)
+            """, connection);
+        command.Parameters.AddWithValue("s", ServiceId);
+        command.Parameters.AddWithValue("p", ProviderId);
+        command.Parameters.AddWithValue("q", QueueId);
+        command.Parameters.AddWithValue("n", count);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<NpgsqlCommand> CommandAsync(string key, NpgsqlConnection? connection = null, bool explain = false)
     {
         if (connection is null)
         {
@@ -160,7 +208,7 @@ internal sealed class StreamQueries(string connectionString, string queueId) : I
             sql = (string)(await load.ExecuteScalarAsync())!;
         }
 
-        var command = new NpgsqlCommand(sql, connection);
+        var command = new NpgsqlCommand(explain ? "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql : sql, connection);
         command.Parameters.Add(new NpgsqlParameter("ServiceId", NpgsqlDbType.Text) { Value = ServiceId });
         command.Parameters.Add(new NpgsqlParameter("ProviderId", NpgsqlDbType.Text) { Value = ProviderId });
         command.Parameters.Add(new NpgsqlParameter("QueueId", NpgsqlDbType.Text) { Value = QueueId });
