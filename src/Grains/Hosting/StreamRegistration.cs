@@ -25,10 +25,18 @@ public sealed class EventStreamOptions
     /// confirmed only after it leaves this cache, so it must be handled within the visibility
     /// timeout of being dequeued: the cache should drain in well under that time at the consumers'
     /// slowest expected rate, or a backlog is dequeued and delivered twice. Each read takes at most a
-    /// tenth of it.
+    /// tenth of it, so with <see cref="PollIntervalMilliseconds"/> it also bounds how fast a queue
+    /// is read: a tenth of it per poll.
     /// </summary>
     [Range(10, 65_536)]
-    public int CacheSize { get; set; } = 128;
+    public int CacheSize { get; set; } = 256;
+
+    /// <summary>
+    /// How often a silo's agent reads each of its queues (an empty read costs one short statement).
+    /// With <see cref="CacheSize"/> it bounds a queue's rate: CacheSize / 10 messages per poll.
+    /// </summary>
+    [Range(5, 10_000)]
+    public int PollIntervalMilliseconds { get; set; } = 50;
 
     /// <summary>Deliveries of one message before it moves to dead letters.</summary>
     [Range(1, 1_000)]
@@ -81,6 +89,7 @@ public static class StreamRegistration
                 ado.EvictionInterval = TimeSpan.FromSeconds(options.EvictionIntervalSeconds);
             }));
             stream.ConfigurePartitioning(options.Partitions);
+            stream.ConfigurePullingAgent(agent => agent.Configure(o => o.GetQueueMsgsTimerPeriod = TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds)));
             stream.ConfigureCache(options.CacheSize);
             stream.ConfigureStreamPubSub(StreamPubSubType.ImplicitOnly);
         });
