@@ -1,4 +1,3 @@
-using System.Text.Json;
 using RootCause.Catalog;
 using RootCause.Common;
 using RootCause.Events;
@@ -76,7 +75,7 @@ public static class Corroboration
         // cap, so a busy caller cannot crowd out the component's own symptoms.
         var own = facts.Components.SelectMany(c => SymptomKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal).ToList();
         var callers = Corroborating(facts, catalog).SelectMany(c => SymptomKeys(catalog, c)).Distinct(StringComparer.Ordinal).Except(own).ToList();
-        var symptoms = new Dictionary<Guid, Event>();
+        var symptoms = new Dictionary<Guid, (Event, EventFacts)>();
         foreach (var keys in new[] { own, callers }.Where(k => k.Count > 0))
         {
             foreach (var hit in index.Search(new IndexQuery
@@ -95,15 +94,19 @@ public static class Corroboration
                 PerPage = SymptomCap,
             }).Hits)
             {
-                var symptom = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
-                symptoms.TryAdd(symptom.Id, symptom);
+                var read = StoredEvents.ReadWithFacts(hit, catalog);
+                symptoms.TryAdd(read.Event.Id, read);
             }
         }
-        return ForChange(change, facts, symptoms.Values, catalog, window);
+        return ForChange(change, facts, symptoms.Values.Select(s => (s.Item1, (EventFacts?)s.Item2)), catalog, window);
     }
 
     /// <summary>The same from events in memory, with the links they hold.</summary>
-    public static IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>> ForChange(Event change, EventFacts facts, IEnumerable<Event> events, ServiceCatalog catalog, TimeSpan window)
+    public static IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>> ForChange(Event change, EventFacts facts, IEnumerable<Event> events, ServiceCatalog catalog, TimeSpan window) =>
+        ForChange(change, facts, events.Select(e => (e, (EventFacts?)null)), catalog, window);
+
+    /// <summary>The same from events some of whose facts are known already (derived here when null).</summary>
+    private static IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>> ForChange(Event change, EventFacts facts, IEnumerable<(Event Event, EventFacts? Facts)> events, ServiceCatalog catalog, TimeSpan window)
     {
         if (InEffectSince(change, facts) is not { } since || facts.Components.Count == 0)
         {
@@ -111,14 +114,14 @@ public static class Corroboration
         }
         var corroborating = Corroborating(facts, catalog);
         var found = new Dictionary<Guid, List<Corroborator>>();
-        foreach (var symptom in events)
+        foreach (var (symptom, known) in events)
         {
             if (symptom.Id == change.Id || symptom.DeletedAt is not null || symptom.Timestamp <= since || symptom.Timestamp - since > window
                 || !symptom.Links.Any(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
             {
                 continue;
             }
-            var symptomFacts = EventFacts.From(symptom, catalog);
+            var symptomFacts = known ?? EventFacts.From(symptom, catalog);
             if (!symptomFacts.IsSymptom)
             {
                 continue;
@@ -160,8 +163,7 @@ public static class Corroboration
                 PerPage = Cap,
             }).Hits)
             {
-                var symptom = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
-                var facts = EventFacts.From(symptom, catalog);
+                var (symptom, facts) = StoredEvents.ReadWithFacts(hit, catalog);
                 var link = symptom.Links.FirstOrDefault(l => l.InvestigationId == investigationId && l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested);
                 if (facts.IsSymptom && link is not null && facts.Components.Any(c => c.Name == component))
                 {
@@ -205,8 +207,7 @@ public static class Corroboration
         }).Hits;
         foreach (var hit in hits)
         {
-            var ev = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
-            var facts = EventFacts.From(ev, catalog);
+            var (ev, facts) = StoredEvents.ReadWithFacts(hit, catalog);
             if (facts.Kind == EventKind.Deployment && facts.Components.Any(c => components.Contains(c.Name)) && ev.Timestamp < to)
             {
                 changes.TryAdd(ev.Id, ev);
@@ -232,8 +233,8 @@ public static class Corroboration
                 PerPage = Cap,
             }).Hits)
             {
-                var ev = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
-                if (EventFacts.From(ev, catalog).Kind == EventKind.Commit)
+                var (ev, commitFacts) = StoredEvents.ReadWithFacts(hit, catalog);
+                if (commitFacts.Kind == EventKind.Commit)
                 {
                     changes.TryAdd(ev.Id, ev);
                 }

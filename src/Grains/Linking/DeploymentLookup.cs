@@ -1,6 +1,4 @@
-using System.Text.Json;
 using RootCause.Catalog;
-using RootCause.Common;
 using RootCause.Events;
 using RootCause.Search;
 
@@ -45,8 +43,7 @@ public static class DeploymentLookup
         DateTimeOffset? first = null;
         foreach (var hit in hits)
         {
-            var stored = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
-            var deployment = EventFacts.From(stored, catalog);
+            var (stored, deployment) = StoredEvents.ReadWithFacts(hit, catalog);
             if (deployment.Kind == EventKind.Deployment && InProduction(deployment) && (first is null || stored.Timestamp < first))
             {
                 first = stored.Timestamp;
@@ -111,7 +108,7 @@ public static class DeploymentLookup
             NarrowFilters = true,
             Sort = [new SortKey(SearchFields.Timestamp, Descending: newestFirst)],
             PerPage = 100,
-        }).Hits.Select(h => JsonSerializer.Deserialize<Event>(h.Json, RootCauseJson.Options)!);
+        }).Hits.Select(StoredEvents.Read);
 
     private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, IEnumerable<Event> events, ServiceCatalog catalog)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using RootCause.Catalog;
@@ -158,8 +157,7 @@ public sealed class LinkerGrain(
         }).Hits;
         foreach (var hit in hits)
         {
-            var commit = JsonSerializer.Deserialize<Event>(hit.Json, RootCauseJson.Options)!;
-            var facts = EventFacts.From(commit, catalog);
+            var (commit, facts) = StoredEvents.ReadWithFacts(hit, catalog);
             if (facts.Kind != EventKind.Commit)
             {
                 continue;
