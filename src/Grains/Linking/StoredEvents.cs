@@ -22,9 +22,11 @@ public static class StoredEvents
     {
         public Event Event { get; } = ev;
 
-        /// <summary>The facts and the catalog version they were derived with (replaced as one reference).</summary>
-        public (long Version, EventFacts Facts)? Facts;
+        /// <summary>The facts and the catalog version they were derived with: one reference, replaced whole, so readers on other threads never see a torn pair.</summary>
+        public FactsFor? Facts;
     }
+
+    private sealed record FactsFor(long Version, EventFacts Facts);
 
     private static readonly ConditionalWeakTable<string, Parsed> Table = new();
 
@@ -33,12 +35,12 @@ public static class StoredEvents
     public static (Event Event, EventFacts Facts) ReadWithFacts(SearchHit hit, ServiceCatalog catalog)
     {
         var parsed = Get(hit);
-        if (parsed.Facts is { } known && known.Version == catalog.Version)
+        if (Volatile.Read(ref parsed.Facts) is { } known && known.Version == catalog.Version)
         {
             return (parsed.Event, known.Facts);
         }
         var facts = EventFacts.From(parsed.Event, catalog);
-        parsed.Facts = (catalog.Version, facts);
+        Volatile.Write(ref parsed.Facts, new FactsFor(catalog.Version, facts));
         return (parsed.Event, facts);
     }
 
