@@ -486,8 +486,8 @@ public static class LinkingBenchmark
             var issued = Stopwatch.GetElapsedTime(started).TotalSeconds;
             await Task.WhenAll(pending);
             var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
-            // The histogram is recorded after the investigation sides are written, a little after the
-            // link shows on the event: give the last ones a moment.
+            // The histogram is recorded once the linker has finished with the event, a little after
+            // the link shows on it: give the last ones a moment.
             var settle = Stopwatch.GetTimestamp();
             while (meter.Evaluated - evaluatedBefore < events.Length && Stopwatch.GetElapsedTime(settle) < TimeSpan.FromSeconds(10))
             {
