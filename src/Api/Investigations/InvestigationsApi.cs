@@ -28,7 +28,7 @@ public static class InvestigationsApi
         group.MapPost("/{id:guid}/reopen", ReopenAsync).WithSummary("Reopen a resolved or closed investigation");
         group.MapPost("/{id:guid}/notes", AddNoteAsync).WithSummary("Add a markdown note");
         group.MapGet("/{id:guid}/notes", GetNotesAsync).WithSummary("List its notes, oldest first");
-        group.MapPost("/{id:guid}/link-event", LinkEventAsync).WithSummary("Link an event (both sides record it)");
+        group.MapPost("/{id:guid}/link-event", LinkEventAsync).WithSummary("Link an event (recorded on the event, with who decided)");
         group.MapDelete("/{id:guid}/unlink-event/{eventId:guid}", UnlinkEventAsync).WithSummary("Remove an event link");
         group.MapGet("/{id:guid}/events", GetEventsAsync)
             .WithSummary("The linked events, oldest first (paged like every list; includes every link committed before the request)");

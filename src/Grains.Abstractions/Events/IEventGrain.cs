@@ -32,10 +32,10 @@ public interface IEventGrain : IGrainWithGuidKey
     /// Applies the linker's assessments of this event against some investigations: each pair becomes
     /// linked, suggested or is dropped as its decision says, except pairs an engineer decided, which
     /// keep their status and only refresh their reasons. With <paramref name="markChecked"/>, also
-    /// records that the linker has evaluated the event. Returns the event and the investigations
-    /// whose link status (linked or not) changed.
+    /// records that the linker has evaluated the event. Returns once the result is stored (or
+    /// nothing changed).
     /// </summary>
-    Task<LinkApplication> ApplyAssessmentsAsync(IReadOnlyList<LinkAssessment> assessments, bool markChecked);
+    Task ApplyAssessmentsAsync(IReadOnlyList<LinkAssessment> assessments, bool markChecked);
 
     /// <summary>
     /// Hands the event to the linker again if it is stored and the linker has not evaluated it (an

@@ -154,8 +154,3 @@ public static class LinkDeciders
     public const string Linker = "linker";
 }
 
-/// <summary>The outcome of <c>IEventGrain.ApplyAssessmentsAsync</c>: the event, and the investigations now linked to it (all of them).</summary>
-[GenerateSerializer, Immutable, Alias("rc.LinkApplication")]
-public sealed record LinkApplication(
-    [property: Id(0)] Events.Event Event,
-    [property: Id(1)] IReadOnlyList<Guid> Linked);

@@ -213,7 +213,7 @@ public sealed class EventGrain : Grain, IEventGrain
         return State.ToEvent();
     }
 
-    public async Task<LinkApplication> ApplyAssessmentsAsync(IReadOnlyList<LinkAssessment> assessments, bool markChecked)
+    public async Task ApplyAssessmentsAsync(IReadOnlyList<LinkAssessment> assessments, bool markChecked)
     {
         await EnsureExistsAsync(includeDeleted: true);
         var now = _time.GetUtcNow();
@@ -288,8 +288,6 @@ public sealed class EventGrain : Grain, IEventGrain
             next.Version = State.Version;
             await SaveAsync(next);
         }
-        var linked = assessments.Select(a => a.InvestigationId).Where(i => State.InvestigationIds?.Contains(i) == true).ToArray();
-        return new LinkApplication(State.ToEvent(), linked);
     }
 
     private static bool SameLinks(EventState a, EventState b) =>

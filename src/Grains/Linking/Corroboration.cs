@@ -75,7 +75,7 @@ public static class Corroboration
         // cap, so a busy caller cannot crowd out the component's own symptoms.
         var own = facts.Components.SelectMany(c => SymptomKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal).ToList();
         var callers = Corroborating(facts, catalog).SelectMany(c => SymptomKeys(catalog, c)).Distinct(StringComparer.Ordinal).Except(own).ToList();
-        var symptoms = new Dictionary<Guid, (Event, EventFacts)>();
+        var symptoms = new Dictionary<Guid, (Event Event, EventFacts? Facts)>();
         foreach (var keys in new[] { own, callers }.Where(k => k.Count > 0))
         {
             foreach (var hit in index.Search(new IndexQuery
@@ -94,11 +94,11 @@ public static class Corroboration
                 PerPage = SymptomCap,
             }).Hits)
             {
-                var read = StoredEvents.ReadWithFacts(hit, catalog);
-                symptoms.TryAdd(read.Event.Id, read);
+                var (symptom, symptomFacts) = StoredEvents.ReadWithFacts(hit, catalog);
+                symptoms.TryAdd(symptom.Id, (symptom, symptomFacts));
             }
         }
-        return ForChange(change, facts, symptoms.Values.Select(s => (s.Item1, (EventFacts?)s.Item2)), catalog, window);
+        return ForChange(change, facts, symptoms.Values, catalog, window);
     }
 
     /// <summary>The same from events in memory, with the links they hold.</summary>

@@ -14,8 +14,8 @@ namespace RootCause.Linking;
 /// Links the events of one stream partition as they arrive: waits until this silo's registry holds
 /// every investigation committed before now, scores the event against the candidates the registry
 /// names, and stores the decisions on the event, which marks it evaluated (a link is stored there
-/// alone: the investigation's record does not list its events). Idempotent: a redelivered message finds the same decisions already stored and
-/// writes nothing; an engineer's decision is never overridden. A failure throws, so the stream
+/// alone: the investigation's record does not list its events). Idempotent: a redelivered message
+/// finds the same decisions already stored and writes nothing; an engineer's decision is never overridden. A failure throws, so the stream
 /// delivers the message again.
 /// </summary>
 [ImplicitStreamSubscription(LinkerStreams.EventsNamespace)]

@@ -44,23 +44,26 @@ public sealed class LinkRecordTests(ClusterFixture fixture)
         var assessments = investigations.Select((inv, i) => Assessment(id, inv, 0.5 + i * 0.05, LinkDecision.Suggest))
             .Append(Assessment(id, Guid.NewGuid(), 0.9, LinkDecision.Link)).ToList();
 
-        var first = await grain.ApplyAssessmentsAsync(assessments, markChecked: true);
-        var suggested = first.Event.Links.Where(l => l.Status == EventLinkStatus.Suggested).ToList();
+        await grain.ApplyAssessmentsAsync(assessments, markChecked: true);
+        var first = (await grain.GetAsync(includeDeleted: true))!;
+        var suggested = first.Links.Where(l => l.Status == EventLinkStatus.Suggested).ToList();
         Assert.Equal(EventGrain.MaxSuggestions, suggested.Count);
         Assert.Equal(investigations[2..].Order(), suggested.Select(l => l.InvestigationId).Order());
-        Assert.Single(first.Event.Links, l => l.Status == EventLinkStatus.Linked);
-        Assert.Single(first.Linked);
+        Assert.Single(first.Links, l => l.Status == EventLinkStatus.Linked);
+        Assert.Single(first.InvestigationIds);
         // The linker's records keep the version (the ETag).
-        Assert.Equal(1, first.Event.Version);
+        Assert.Equal(1, first.Version);
 
-        var again = await grain.ApplyAssessmentsAsync(assessments, markChecked: true);
-        Assert.Equal(first.Event, again.Event with { Links = first.Event.Links, References = first.Event.References, InvestigationIds = first.Event.InvestigationIds });
-        Assert.Equal(first.Event.Links.Select(l => (l.InvestigationId, l.Status, l.DecidedAt)).Order(),
-            again.Event.Links.Select(l => (l.InvestigationId, l.Status, l.DecidedAt)).Order());
+        await grain.ApplyAssessmentsAsync(assessments, markChecked: true);
+        var again = (await grain.GetAsync(includeDeleted: true))!;
+        Assert.Equal(first, again with { Links = first.Links, References = first.References, InvestigationIds = first.InvestigationIds });
+        Assert.Equal(first.Links.Select(l => (l.InvestigationId, l.Status, l.DecidedAt)).Order(),
+            again.Links.Select(l => (l.InvestigationId, l.Status, l.DecidedAt)).Order());
 
         // A pair dropping below the suggestion threshold loses the linker's record.
-        var dropped = await grain.ApplyAssessmentsAsync([Assessment(id, investigations[4], 0.2, LinkDecision.None)], markChecked: false);
-        Assert.DoesNotContain(dropped.Event.Links, l => l.InvestigationId == investigations[4]);
+        await grain.ApplyAssessmentsAsync([Assessment(id, investigations[4], 0.2, LinkDecision.None)], markChecked: false);
+        var dropped = (await grain.GetAsync(includeDeleted: true))!;
+        Assert.DoesNotContain(dropped.Links, l => l.InvestigationId == investigations[4]);
     }
 
     [Fact]
@@ -73,12 +76,12 @@ public sealed class LinkRecordTests(ClusterFixture fixture)
         var rejected = await grain.DecideLinkAsync(investigation, EventLinkStatus.Rejected, "dana", "not ours", onlyIfSuggested: true);
         Assert.Equal(EventLinkStatus.Rejected, rejected.Links.Single().Status);
 
-        var relinked = await grain.ApplyAssessmentsAsync([Assessment(id, investigation, 0.95, LinkDecision.Link)], markChecked: false);
-        var record = relinked.Event.Links.Single();
+        await grain.ApplyAssessmentsAsync([Assessment(id, investigation, 0.95, LinkDecision.Link)], markChecked: false);
+        var relinked = (await grain.GetAsync(includeDeleted: true))!;
+        var record = relinked.Links.Single();
         Assert.Equal(EventLinkStatus.Rejected, record.Status);
         Assert.Equal("dana", record.DecidedBy);
         Assert.Equal("not ours", record.Note);
-        Assert.Empty(relinked.Linked);
-        Assert.Empty(relinked.Event.InvestigationIds);
+        Assert.Empty(relinked.InvestigationIds);
     }
 }
