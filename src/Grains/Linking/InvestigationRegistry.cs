@@ -29,6 +29,13 @@ public sealed class InvestigationRegistry(
     private static readonly string[] InvestigationOnly = [InvestigationStateName];
     private const string InvestigationStateName = "investigation";
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// The least time between the starts of two reads made for waiters. Under load every linked event
+    /// waits here; without a gap each one caused a read of its own (about one query per event). With
+    /// it, every waiter that arrives within the gap shares one read, for at most this much more wait.
+    /// </summary>
+    internal static readonly TimeSpan WaiterReadGap = TimeSpan.FromMilliseconds(4);
     private static readonly TimeSpan RetroRetry = TimeSpan.FromSeconds(5);
     private const int RetroConcurrency = 2;
 
@@ -92,7 +99,10 @@ public sealed class InvestigationRegistry(
         {
             _waiters.Add(waiter);
         }
-        _wake.Release();
+        if (_wake.CurrentCount == 0)
+        {
+            _wake.Release(); // one wake is enough for any number of waiters
+        }
         await waiter.Done.Task.WaitAsync(ct);
     }
 
@@ -153,6 +163,7 @@ public sealed class InvestigationRegistry(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
+        var lastRead = long.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -161,6 +172,11 @@ public sealed class InvestigationRegistry(
                 {
                     await LoadAsync(stoppingToken);
                 }
+                if (lastRead != long.MinValue && time.GetElapsedTime(lastRead) is var since && since < WaiterReadGap)
+                {
+                    await Task.Delay(WaiterReadGap - since, time, stoppingToken);
+                }
+                lastRead = time.GetTimestamp();
                 var more = await TailOnceAsync(stoppingToken);
                 failures = 0;
                 await RunDueRetroLinksAsync();
