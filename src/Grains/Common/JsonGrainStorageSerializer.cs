@@ -9,8 +9,10 @@ namespace RootCause.Common;
 /// </summary>
 public sealed class JsonGrainStorageSerializer : IGrainStorageSerializer
 {
-    public BinaryData Serialize<T>(T? input) =>
-        BinaryData.FromBytes(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(input, RootCauseJson.Options));
+    public BinaryData Serialize<T>(T? input) => BinaryData.FromBytes(ToBytes(input));
+
+    /// <summary>The stored bytes of a state, for writers beside the grain storage.</summary>
+    public static byte[] ToBytes<T>(T? input) => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(input, RootCauseJson.Options);
 
     public T Deserialize<T>(BinaryData input) =>
         input.ToObjectFromJson<T>(RootCauseJson.Options)

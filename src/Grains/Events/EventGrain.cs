@@ -31,6 +31,7 @@ public sealed class EventGrain : Grain, IEventGrain
     public const int MaxSuggestions = 3;
 
     private readonly IGrainStorage _storage;
+    private readonly EventStateWriter _writer;
     private readonly TimeProvider _time;
     private readonly ILogger<EventGrain> _logger;
     private GrainState<EventState> _stored = new(new EventState());
@@ -39,6 +40,7 @@ public sealed class EventGrain : Grain, IEventGrain
     public EventGrain(IServiceProvider services, TimeProvider time, ILogger<EventGrain> logger)
     {
         _storage = services.GetRequiredKeyedService<IGrainStorage>(StorageNames.Default);
+        _writer = services.GetRequiredService<EventStateWriter>();
         _time = time;
         _logger = logger;
     }
@@ -330,7 +332,15 @@ public sealed class EventGrain : Grain, IEventGrain
         var pending = new GrainState<EventState>(next, _stored.ETag) { RecordExists = _stored.RecordExists };
         try
         {
-            await _storage.WriteStateAsync(StateName, this.GetGrainId(), pending);
+            if (_stored.ETag is { } etag && _stored.RecordExists)
+            {
+                // An update: written together with other events' updates (see EventStateWriter).
+                pending.ETag = await _writer.UpdateAsync(this.GetPrimaryKey(), etag, RootCause.Common.JsonGrainStorageSerializer.ToBytes(next));
+            }
+            else
+            {
+                await _storage.WriteStateAsync(StateName, this.GetGrainId(), pending);
+            }
         }
         catch
         {

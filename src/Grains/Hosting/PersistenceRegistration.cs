@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using RootCause.Common;
+using RootCause.Events;
 
 namespace RootCause.Hosting;
 
@@ -30,6 +31,7 @@ public static class PersistenceRegistration
     public static ISiloBuilder AddRootCausePersistence(this ISiloBuilder silo, string connectionString)
     {
         silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(StorageConnectionString(connectionString, SharedMaxAutoPrepare)));
+        silo.Services.AddSingleton<EventStateWriter>();
         var storageConnectionString = StorageConnectionString(connectionString);
         silo.AddAdoNetGrainStorage(StorageNames.Default, o =>
         {

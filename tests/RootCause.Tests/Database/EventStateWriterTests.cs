@@ -1,0 +1,130 @@
+using System.Text;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Storage;
+using RootCause.Events;
+using RootCause.Tests.Infrastructure;
+
+namespace RootCause.Tests.Database;
+
+/// <summary>
+/// The batched writer of event states on real PostgreSQL: updates that wait together go in one
+/// statement, each row keeps the grain storage's version rule and change-sequence row, and a stale
+/// version fails only its own write.
+/// </summary>
+public sealed class EventStateWriterTests
+{
+    private static readonly IOptions<ClusterOptions> Cluster = Options.Create(new ClusterOptions { ServiceId = StoredStateQueries.ServiceId });
+
+    private static async Task InsertAsync(NpgsqlDataSource db, Guid id, string json)
+    {
+        var (n0, n1) = EventStateWriter.KeyOf(id);
+        await using var command = db.CreateCommand(
+            """
+            INSERT INTO orleans_storage (service_id, grain_type, grain_type_hash, grain_id_hash, grain_id_n0, grain_id_n1, payload_binary, version)
+            VALUES (@service, 'event', 7, 11, @n0, @n1, @payload, 1)
+            """);
+        command.Parameters.AddWithValue("service", StoredStateQueries.ServiceId);
+        command.Parameters.AddWithValue("n0", n0);
+        command.Parameters.AddWithValue("n1", n1);
+        command.Parameters.AddWithValue("payload", Encoding.UTF8.GetBytes(json));
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The stored payload and version, read with the grain storage's own statement.</summary>
+    private static async Task<(string Json, int Version)> ReadAsync(NpgsqlDataSource db, Guid id)
+    {
+        await using var connection = await db.OpenConnectionAsync();
+        var sql = await StoredStateQueries.LoadAsync(connection, "ReadFromStorageKey");
+        var (n0, n1) = EventStateWriter.KeyOf(id);
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.AddWithValue("ServiceId", StoredStateQueries.ServiceId);
+        command.Parameters.AddWithValue("GrainTypeString", "event");
+        command.Parameters.AddWithValue("GrainIdN0", n0);
+        command.Parameters.AddWithValue("GrainIdN1", n1);
+        command.Parameters.Add(new NpgsqlParameter("GrainIdExtensionString", NpgsqlTypes.NpgsqlDbType.Text) { Value = DBNull.Value });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        return (Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(0)), reader.GetInt32(1));
+    }
+
+    private static async Task<List<(Guid Id, int Version, bool Cleared)>> ChangesAsync(NpgsqlDataSource db)
+    {
+        await using var command = db.CreateCommand("SELECT grain_id_n0, grain_id_n1, version, cleared, grain_id_hash FROM grain_changes WHERE grain_type = 'event' ORDER BY seq");
+        await using var reader = await command.ExecuteReaderAsync();
+        var changes = new List<(Guid, int, bool)>();
+        while (await reader.ReadAsync())
+        {
+            Assert.Equal(11, reader.GetInt32(4)); // the row's own key hash, as the grain storage records it
+            changes.Add((RootCause.Search.IndexSource.GuidFrom(reader.GetInt64(0), reader.GetInt64(1)), reader.GetInt32(2), reader.GetBoolean(3)));
+        }
+        return changes;
+    }
+
+    [Fact]
+    public async Task UpdatesThatWaitTogetherGoInOneStatementAndEachRecordsItsChange()
+    {
+        await using var db = NpgsqlDataSource.Create(await TestDatabase.CreateAsync("event-writer"));
+        var ids = Enumerable.Range(0, 20).Select(_ => Guid.NewGuid()).ToList();
+        foreach (var id in ids)
+        {
+            await InsertAsync(db, id, """{"n":0}""");
+        }
+        var writer = new EventStateWriter(db, Cluster);
+
+        // Another transaction holds the first event's row, so the statement carrying it waits, and
+        // the other writes queue up behind it meanwhile.
+        await using var blocker = await db.OpenConnectionAsync();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        var (n0, n1) = EventStateWriter.KeyOf(ids[0]);
+        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM orleans_storage WHERE grain_id_n0 = @n0 AND grain_id_n1 = @n1 FOR UPDATE", blocker, transaction))
+        {
+            lockRow.Parameters.AddWithValue("n0", n0);
+            lockRow.Parameters.AddWithValue("n1", n1);
+            await lockRow.ExecuteScalarAsync();
+        }
+        var first = writer.UpdateAsync(ids[0], "1", Encoding.UTF8.GetBytes("""{"n":1}"""));
+        await Task.Delay(200);
+        var rest = ids.Skip(1).Select((id, i) => writer.UpdateAsync(id, "1", Encoding.UTF8.GetBytes($$"""{"n":{{i + 2}}}"""))).ToList();
+        await Task.Delay(200);
+        Assert.False(first.IsCompleted, "the first write waits for the row lock");
+        await transaction.CommitAsync();
+
+        var etags = await Task.WhenAll([first, .. rest]);
+        Assert.All(etags, etag => Assert.Equal("2", etag));
+        Assert.Equal(2, writer.Statements); // the first alone, the other 19 together
+        Assert.Equal(20, writer.Rows);
+        Assert.Equal(("""{"n":1}""", 2), await ReadAsync(db, ids[0]));
+        Assert.Equal(("""{"n":20}""", 2), await ReadAsync(db, ids[19]));
+        var changes = await ChangesAsync(db);
+        Assert.Equal(ids.Order(), changes.Select(c => c.Id).Order());
+        Assert.All(changes, c => Assert.Equal((2, false), (c.Version, c.Cleared)));
+    }
+
+    [Fact]
+    public async Task AStaleVersionFailsOnlyItsOwnWriteAndLeavesTheRowAsItWas()
+    {
+        await using var db = NpgsqlDataSource.Create(await TestDatabase.CreateAsync("event-writer-stale"));
+        var (fresh, stale, missing) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await InsertAsync(db, fresh, """{"n":"fresh"}""");
+        await InsertAsync(db, stale, """{"n":"stale"}""");
+        var writer = new EventStateWriter(db, Cluster);
+        Assert.Equal("2", await writer.UpdateAsync(stale, "1", Encoding.UTF8.GetBytes("""{"n":"moved on"}""")));
+
+        var writes = new[]
+        {
+            writer.UpdateAsync(fresh, "1", Encoding.UTF8.GetBytes("""{"n":"fresh 2"}""")),
+            writer.UpdateAsync(stale, "1", Encoding.UTF8.GetBytes("""{"n":"lost"}""")),
+            writer.UpdateAsync(missing, "1", Encoding.UTF8.GetBytes("""{"n":"nowhere"}""")),
+        };
+        await Assert.ThrowsAsync<InconsistentStateException>(() => writes[1]);
+        await Assert.ThrowsAsync<InconsistentStateException>(() => writes[2]);
+        Assert.Equal("2", await writes[0]);
+
+        Assert.Equal(("""{"n":"fresh 2"}""", 2), await ReadAsync(db, fresh));
+        Assert.Equal(("""{"n":"moved on"}""", 2), await ReadAsync(db, stale));
+        var changes = await ChangesAsync(db);
+        Assert.Equal([(stale, 2, false), (fresh, 2, false)], changes);
+    }
+}
