@@ -71,25 +71,55 @@ public sealed class LinkScorer(LinkerOptions options)
             Decision = decision,
             Linked = ev.InvestigationIds.Contains(investigation.Id),
             Strategies = strategies,
-            Summary = Summarize(confidence, decision, time, strategies) + (environmentReason is null ? "" : " " + environmentReason),
+            Summary = ReasonText.Silenced ? "" : Summarize(confidence, decision, time, strategies) + (environmentReason is null ? "" : " " + environmentReason),
             CatalogVersion = catalog.Version,
         };
+    }
+
+    /// <summary>
+    /// The full assessment of a pair that links or suggests, or of any pair when <paramref name="always"/>
+    /// (it holds a link record to update); null for the rest. The confidence is computed first without
+    /// the reasons, which are most of the cost, and the pairs kept are scored again with them: the
+    /// same code gives the same confidence both times.
+    /// </summary>
+    public LinkAssessment? AssessIfKept(Investigation investigation, Event ev, EventFacts facts, ServiceCatalog catalog,
+        IReadOnlyList<Corroborator>? corroboration, bool always)
+    {
+        if (!always)
+        {
+            var silenced = ReasonText.Silenced;
+            ReasonText.Silenced = true;
+            LinkDecision decision;
+            try
+            {
+                decision = Assess(investigation, ev, facts, catalog, corroboration).Decision;
+            }
+            finally
+            {
+                ReasonText.Silenced = silenced;
+            }
+            if (decision == LinkDecision.None)
+            {
+                return null;
+            }
+        }
+        return Assess(investigation, ev, facts, catalog, corroboration);
     }
 
     private string Summarize(double confidence, LinkDecision decision, StrategyScore time, StrategyScore[] strategies)
     {
         var verdict = decision switch
         {
-            LinkDecision.Link => $"Confidence {confidence:0.00}: at or above {options.LinkThreshold:0.00}, so it is linked automatically.",
-            LinkDecision.Suggest => $"Confidence {confidence:0.00}: between {options.SuggestThreshold:0.00} and {options.LinkThreshold:0.00}, so it is suggested for a responder to accept or reject.",
-            _ => $"Confidence {confidence:0.00}: below {options.SuggestThreshold:0.00}, so it is not linked.",
+            LinkDecision.Link => Say($"Confidence {confidence:0.00}: at or above {options.LinkThreshold:0.00}, so it is linked automatically."),
+            LinkDecision.Suggest => Say($"Confidence {confidence:0.00}: between {options.SuggestThreshold:0.00} and {options.LinkThreshold:0.00}, so it is suggested for a responder to accept or reject."),
+            _ => Say($"Confidence {confidence:0.00}: below {options.SuggestThreshold:0.00}, so it is not linked."),
         };
         if (time.Score <= 0)
         {
             return verdict + " It lies outside the investigation's time window.";
         }
         var strongest = strategies.Where(s => s.Score > 0).OrderByDescending(s => s.Score * s.Weight).FirstOrDefault();
-        return strongest is null ? verdict : $"{verdict} Strongest reason: {strongest.Reason}";
+        return strongest is null ? verdict : Say($"{verdict} Strongest reason: {strongest.Reason}");
     }
 
     // ----- time -----
@@ -105,27 +135,27 @@ public sealed class LinkScorer(LinkerOptions options)
         var t = ev.Timestamp;
         if (t < windowStart)
         {
-            return Score(Time, 0, $"It happened {Span(anchor - t)} before the impact began, outside the {Span(lookBack)} look-back window{(isChange ? " for changes (commits, CI runs, deployments)" : "")}.");
+            return Score(Time, 0, Say($"It happened {Span(anchor - t)} before the impact began, outside the {Span(lookBack)} look-back window{(isChange ? " for changes (commits, CI runs, deployments)" : "")}."));
         }
         if (t > end)
         {
             return Score(Time, 0, investigation.ResolvedAt is not null
-                ? $"It happened {Span(t - end)} after the investigation was resolved."
-                : $"It happened {Span(t - detected)} after detection; after {Span(options.MaxAge)} an open investigation stops absorbing events.");
+                ? Say($"It happened {Span(t - end)} after the investigation was resolved.")
+                : Say($"It happened {Span(t - detected)} after detection; after {Span(options.MaxAge)} an open investigation stops absorbing events."));
         }
         if (t <= anchor)
         {
             var score = 0.5 + 0.5 * (1 - (anchor - t).TotalSeconds / lookBack.TotalSeconds);
             return Score(Time, score, anchor == t
                 ? "It happened exactly when the impact began."
-                : $"It happened {Span(anchor - t)} before the impact began{(anchor < detected ? "" : " (detection)")}.");
+                : Say($"It happened {Span(anchor - t)} before the impact began{(anchor < detected ? "" : " (detection)")}."));
         }
         if (t <= detected)
         {
-            return Score(Time, 1, $"It happened during the impact, {Span(detected - t)} before detection.");
+            return Score(Time, 1, Say($"It happened during the impact, {Span(detected - t)} before detection."));
         }
         var fraction = (t - detected).TotalSeconds / Math.Max(1, (end - detected).TotalSeconds);
-        return Score(Time, 0.8 - 0.5 * fraction, $"It happened {Span(t - detected)} after detection, while the incident was open.");
+        return Score(Time, 0.8 - 0.5 * fraction, Say($"It happened {Span(t - detected)} after detection, while the incident was open."));
     }
 
     // ----- component and service -----
@@ -160,7 +190,7 @@ public sealed class LinkScorer(LinkerOptions options)
         }
         var best = ScoreComponent(facts, catalog, duringImpact, affectedName, service);
         return named.Tag is { } tag && best.Score > 0
-            ? best with { Reason = $"{best.Reason} The investigation names no affected component or service; its tag {tag} names the {(affectedName is null ? "service" : "component")} {affectedName ?? service}, which stands in for it." }
+            ? best with { Reason = Say($"{best.Reason} The investigation names no affected component or service; its tag {tag} names the {(affectedName is null ? "service" : "component")} {affectedName ?? service}, which stands in for it.") }
             : best;
     }
 
@@ -170,7 +200,7 @@ public sealed class LinkScorer(LinkerOptions options)
         {
             return Score(ComponentStrategy, 0, "The event names no component, repository path or pipeline known to the catalog.");
         }
-        var best = Score(ComponentStrategy, 0, $"The event concerns {string.Join(", ", facts.Components.Select(c => c.Name).DefaultIfEmpty("no known component"))}, unrelated to {affectedName ?? service}.");
+        var best = Score(ComponentStrategy, 0, Say($"The event concerns {string.Join(", ", facts.Components.Select(c => c.Name).DefaultIfEmpty("no known component"))}, unrelated to {affectedName ?? service}."));
 
         // The components the incident is about: the named one, or, when only a service is named, the
         // service's components (a service of one component is that component).
@@ -184,7 +214,7 @@ public sealed class LinkScorer(LinkerOptions options)
             var ofService = catalog.OfService(service);
             foreach (var component in ofService)
             {
-                targets.Add((component.Name, ofService.Count == 1 ? 1.0 : 0.9, $"a component of the affected service {service}"));
+                targets.Add((component.Name, ofService.Count == 1 ? 1.0 : 0.9, Say($"a component of the affected service {service}")));
             }
         }
         foreach (var (target, scale, label) in targets)
@@ -195,7 +225,7 @@ public sealed class LinkScorer(LinkerOptions options)
                 var weight = facts.ByDirectoryName.Contains(name) ? scale * DirectoryNameScale : scale;
                 if (name == target)
                 {
-                    var direct = Score(ComponentStrategy, weight, $"The event concerns {target}, {label} ({via}).");
+                    var direct = Score(ComponentStrategy, weight, Say($"The event concerns {target}, {label} ({via})."));
                     if (direct.Score > best.Score)
                     {
                         best = direct;
@@ -207,16 +237,16 @@ public sealed class LinkScorer(LinkerOptions options)
                     // A failing dependency explains the incident; a failing caller is mostly its echo.
                     // Inside the impact window a caller's symptom is the incident spreading, not noise.
                     var (score, relation) = direction == ServiceCatalog.Dependency
-                        ? (hops switch { 1 => 0.8, 2 => 0.55, _ => 0.3 }, $"{target} depends on it")
+                        ? (hops switch { 1 => 0.8, 2 => 0.55, _ => 0.3 }, Say($"{target} depends on it"))
                         : duringImpact || facts.IsChange
                             ? (hops switch { 1 => 0.8, 2 => 0.55, _ => 0.3 }, facts.IsChange
-                                ? $"it depends on {target}, and a change in a caller can break what it calls"
-                                : $"it depends on {target}, and its symptom began inside the impact window")
-                            : (hops switch { 1 => 0.5, 2 => 0.3, _ => 0.15 }, $"it depends on {target}");
+                                ? Say($"it depends on {target}, and a change in a caller can break what it calls")
+                                : Say($"it depends on {target}, and its symptom began inside the impact window"))
+                            : (hops switch { 1 => 0.5, 2 => 0.3, _ => 0.15 }, Say($"it depends on {target}"));
                     if (score * weight > best.Score)
                     {
                         best = Score(ComponentStrategy, score * weight,
-                            $"The event concerns {neighbour} ({via}); {relation}, {hops} dependency hop{(hops == 1 ? "" : "s")} away.");
+                            Say($"The event concerns {neighbour} ({via}); {relation}, {hops} dependency hop{(hops == 1 ? "" : "s")} away."));
                     }
                 }
             }
@@ -232,14 +262,14 @@ public sealed class LinkScorer(LinkerOptions options)
                 if (catalog.Resolve(name) is { Shared: true } shared && !targets.Any(t => t.Name == shared.Name) && sharedScore > best.Score)
                 {
                     best = Score(ComponentStrategy, sharedScore,
-                        $"The event concerns {shared.Name} ({via}), shared infrastructure that {targets[0].Name}{(targets.Count > 1 ? " and the rest of its service" : "")} relies on like a direct dependency; a change to it can break anything.");
+                        Say($"The event concerns {shared.Name} ({via}), shared infrastructure that {targets[0].Name}{(targets.Count > 1 ? " and the rest of its service" : "")} relies on like a direct dependency; a change to it can break anything."));
                     break;
                 }
             }
         }
         if (best.Score < 0.5 && service is not null && facts.Services.Contains(service))
         {
-            best = Score(ComponentStrategy, 0.5, $"The event belongs to the affected service {service}.");
+            best = Score(ComponentStrategy, 0.5, Say($"The event belongs to the affected service {service}."));
         }
         return best;
     }
@@ -280,7 +310,7 @@ public sealed class LinkScorer(LinkerOptions options)
         {
             var via = facts.Components.First(f => f.Name == own.Component).Via;
             return Score(ComponentStrategy, CorroboratedScore,
-                $"The event concerns {own.Component} ({via}), and {own.Component}'s own {own.What} began {Span(own.At - since)} after this change reached production; that {own.What} is {relation(own)} this investigation.");
+                Say($"The event concerns {own.Component} ({via}), and {own.Component}'s own {own.What} began {Span(own.At - since)} after this change reached production; that {own.What} is {relation(own)} this investigation."));
         }
         var upstream = Upstream(investigation, catalog);
         foreach (var caller in inWindow.Where(c => upstream.Contains(c.Component)))
@@ -289,7 +319,7 @@ public sealed class LinkScorer(LinkerOptions options)
             if (callee.Name is not null)
             {
                 return Score(ComponentStrategy, CallerCorroboratedScore,
-                    $"The event concerns {callee.Name} ({callee.Via}), which {caller.Component} calls directly, and {caller.Component}'s {caller.What} began {Span(caller.At - since)} after this change reached production; that {caller.What} is {relation(caller)} this investigation.");
+                    Say($"The event concerns {callee.Name} ({callee.Via}), which {caller.Component} calls directly, and {caller.Component}'s {caller.What} began {Span(caller.At - since)} after this change reached production; that {caller.What} is {relation(caller)} this investigation."));
             }
         }
         return null;
@@ -327,7 +357,7 @@ public sealed class LinkScorer(LinkerOptions options)
         {
             return Score(Tags, 0, "They share no tags.");
         }
-        return Score(Tags, (double)shared.Count / Math.Min(mine.Count, theirs.Count), $"They share the tag{(shared.Count == 1 ? "" : "s")} {string.Join(", ", shared)}.");
+        return Score(Tags, (double)shared.Count / Math.Min(mine.Count, theirs.Count), Say($"They share the tag{(shared.Count == 1 ? "" : "s")} {string.Join(", ", shared)}."));
     }
 
     // ----- source evidence -----
@@ -341,48 +371,48 @@ public sealed class LinkScorer(LinkerOptions options)
         var age = anchor - ev.Timestamp;
         // A change that reached production only after the impact had begun cannot have caused it.
         var impactBegan = anchor < detected;
-        var deployment = facts.ReleaseStep is { } step ? $"A CI job releasing to production ({step})" : "A deployment";
+        var deployment = facts.ReleaseStep is { } step ? Say($"A CI job releasing to production ({step})") : "A deployment";
         var (score, reason) = facts.Kind switch
         {
             EventKind.Deployment when impactBegan && ev.Timestamp > anchor && before =>
-                (0.2, $"{deployment} {Span(ev.Timestamp - anchor)} after the impact began, so it cannot have caused it."),
+                (0.2, Say($"{deployment} {Span(ev.Timestamp - anchor)} after the impact began, so it cannot have caused it.")),
             EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon =>
-                (1.0, $"{deployment} {Span(detected - ev.Timestamp)} before detection."),
+                (1.0, Say($"{deployment} {Span(detected - ev.Timestamp)} before detection.")),
             EventKind.Deployment when before && detected - ev.Timestamp <= options.DeployHorizon * 3 =>
-                (0.75, $"{deployment} {Span(detected - ev.Timestamp)} before detection."),
+                (0.75, Say($"{deployment} {Span(detected - ev.Timestamp)} before detection.")),
             // The latest release of the affected component before the impact, with nothing of it
             // deployed since, is its first suspect even hours later (a latent bug waits for its input).
             EventKind.Deployment when ofAffected && before && ev.Timestamp <= anchor && detected - ev.Timestamp <= LatestDeploymentHorizon
                 && (facts.Environment is null || EventFacts.IsProduction(facts.Environment))
                 && (facts.NextDeploymentAt is not { } next || next > anchor) =>
-                (0.75, $"{deployment} {Span(detected - ev.Timestamp)} before detection, the latest of the affected component before the impact began: nothing of it was deployed since, so it is the first suspect."),
+                (0.75, Say($"{deployment} {Span(detected - ev.Timestamp)} before detection, the latest of the affected component before the impact began: nothing of it was deployed since, so it is the first suspect.")),
             EventKind.Deployment => before
-                ? (detected - ev.Timestamp <= TimeSpan.FromDays(1) ? 0.5 : 0.3, $"{deployment} {Span(detected - ev.Timestamp)} before detection, running for a while before the impact.")
-                : (0.2, $"{deployment} after detection."),
+                ? (detected - ev.Timestamp <= TimeSpan.FromDays(1) ? 0.5 : 0.3, Say($"{deployment} {Span(detected - ev.Timestamp)} before detection, running for a while before the impact."))
+                : (0.2, Say($"{deployment} after detection.")),
             EventKind.Commit when facts.Branch is { } branch && !EventFacts.IsDeployedBranch(branch) =>
-                (0.05, $"A commit on the branch {branch}, which is not a branch that gets deployed."),
+                (0.05, Say($"A commit on the branch {branch}, which is not a branch that gets deployed.")),
             EventKind.Commit when impactBegan && facts.DeployedAt is { } deployedDuring && deployedDuring > anchor && deployedDuring <= detected =>
-                (0.2, $"A commit deployed {Span(deployedDuring - anchor)} after the impact began, so it cannot have caused it."),
+                (0.2, Say($"A commit deployed {Span(deployedDuring - anchor)} after the impact began, so it cannot have caused it.")),
             // Deployed shortly before the impact: the strongest sign a change caused it.
             EventKind.Commit when facts.DeployedAt is { } deployed && deployed <= detected && anchor - deployed <= options.DeployHorizon =>
-                (1.0, $"A commit{(facts.Paths.Count > 0 ? $" changing {facts.Paths[0]}" : "")}, deployed {Span((detected - deployed).Duration())} before detection."),
+                (1.0, Say($"A commit{(facts.Paths.Count > 0 ? $" changing {facts.Paths[0]}" : "")}, deployed {Span((detected - deployed).Duration())} before detection.")),
             EventKind.Commit when facts.DeployedAt is { } recent && recent <= detected && anchor - recent <= options.DeployHorizon * 3 =>
-                (0.85, $"A commit{(facts.Paths.Count > 0 ? $" changing {facts.Paths[0]}" : "")}, deployed {Span((detected - recent).Duration())} before detection."),
+                (0.85, Say($"A commit{(facts.Paths.Count > 0 ? $" changing {facts.Paths[0]}" : "")}, deployed {Span((detected - recent).Duration())} before detection.")),
             EventKind.Commit when facts.DeployedAt is { } deployedLate && deployedLate > detected =>
-                (0.2, $"A commit deployed only {Span(deployedLate - detected)} after detection."),
+                (0.2, Say($"A commit deployed only {Span(deployedLate - detected)} after detection.")),
             // Committed after the impact began and not deployed before detection: it cannot have caused it.
             EventKind.Commit when ev.Timestamp > anchor =>
-                (0.1, $"A commit made {Span(ev.Timestamp - anchor)} after the impact began, so it cannot have caused it."),
+                (0.1, Say($"A commit made {Span(ev.Timestamp - anchor)} after the impact began, so it cannot have caused it.")),
             // A recent change is a far likelier cause than one that has been running for days without trouble.
             EventKind.Commit when facts.Paths.Count > 0 && before =>
                 (age <= TimeSpan.FromDays(1) ? 0.8 : age <= TimeSpan.FromDays(3) ? 0.55 : 0.35,
-                 $"A commit changing {facts.Paths[0]}{(facts.Paths.Count > 1 ? $" and {facts.Paths.Count - 1} more file(s)" : "")} {Span(age.Duration())} {(age >= TimeSpan.Zero ? "before the impact began" : "into the impact")}."),
+                 Say($"A commit changing {facts.Paths[0]}{(facts.Paths.Count > 1 ? $" and {facts.Paths.Count - 1} more file(s)" : "")} {Span(age.Duration())} {(age >= TimeSpan.Zero ? "before the impact began" : "into the impact")}.")),
             EventKind.Commit => (before ? 0.55 : 0.25, before ? "A commit before detection." : "A commit after detection."),
-            EventKind.CiFailure => (before ? 0.7 : 0.4, $"A failed CI run{(facts.Pipeline is { } p ? $" of {p}" : "")}{(before ? " before detection" : " after detection")}."),
+            EventKind.CiFailure => (before ? 0.7 : 0.4, Say($"A failed CI run{(facts.Pipeline is { } p ? $" of {p}" : "")}{(before ? " before detection" : " after detection")}.")),
             // After detection a symptom no longer points at a cause, but it is still the incident's own.
-            EventKind.ErrorSpike => (before ? 0.85 : 0.7, $"An error spike{(before ? " starting before detection" : " after detection, while the incident was open")}."),
-            EventKind.MetricAnomaly => (before ? 0.8 : 0.65, $"A metric anomaly{(before ? " starting before detection" : " after detection, while the incident was open")}."),
-            EventKind.TraceProblem => (before ? 0.75 : 0.65, $"Failing or slow spans{(before ? " before detection" : " after detection, while the incident was open")}."),
+            EventKind.ErrorSpike => (before ? 0.85 : 0.7, Say($"An error spike{(before ? " starting before detection" : " after detection, while the incident was open")}.")),
+            EventKind.MetricAnomaly => (before ? 0.8 : 0.65, Say($"A metric anomaly{(before ? " starting before detection" : " after detection, while the incident was open")}.")),
+            EventKind.TraceProblem => (before ? 0.75 : 0.65, Say($"Failing or slow spans{(before ? " before detection" : " after detection, while the incident was open")}.")),
             _ => (0.0, "No source-specific evidence for this kind of event."),
         };
         if (score > 0 && !related)
@@ -404,11 +434,14 @@ public sealed class LinkScorer(LinkerOptions options)
         }
         var named = investigation.Tags.Any(t => t.Equals(environment, StringComparison.OrdinalIgnoreCase)
             || t.Equals("env:" + environment, StringComparison.OrdinalIgnoreCase));
-        return named ? (1, null) : (0.4, $"It happened in {environment}, not in production where the incident is, so the confidence is scaled by 0.4.");
+        return named ? (1, null) : (0.4, Say($"It happened in {environment}, not in production where the incident is, so the confidence is scaled by 0.4."));
     }
 
     private static StrategyScore Score(string strategy, double score, string reason) =>
         new(strategy, Math.Round(Math.Clamp(score, 0, 1), 4), 0, reason);
+
+    /// <summary>A reason's sentence: "" while reasons are silenced (see <see cref="ReasonText"/>).</summary>
+    private static string Say(ref ReasonText text) => text.ToStringAndClear();
 
     private static string Span(TimeSpan span)
     {

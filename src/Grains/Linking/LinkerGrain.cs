@@ -132,9 +132,9 @@ public sealed class LinkerGrain(
         var assessments = new List<LinkAssessment>();
         foreach (var investigation in candidates)
         {
-            var assessment = _scorer.Assess(investigation, ev, facts, catalog, corroboration?.GetValueOrDefault(investigation.Id));
             // Pairs that score nothing are not stored, unless the event holds a link record to drop.
-            if (assessment.Decision != LinkDecision.None || ev.Links.Any(l => l.InvestigationId == investigation.Id))
+            if (_scorer.AssessIfKept(investigation, ev, facts, catalog, corroboration?.GetValueOrDefault(investigation.Id),
+                    always: ev.Links.Any(l => l.InvestigationId == investigation.Id)) is { } assessment)
             {
                 assessments.Add(assessment);
             }
