@@ -2,7 +2,6 @@ using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using RootCause.Catalog;
 using RootCause.Common;
-using RootCause.Database;
 using RootCause.Events;
 using RootCause.Hosting;
 using RootCause.Investigations;
@@ -23,7 +22,7 @@ namespace RootCause.Linking;
 public sealed class LinkerGrain(
     InvestigationRegistry registry,
     ISearchIndex index,
-    ChangeFeed feed,
+    SharedSnapshot snapshots,
     CatalogCache catalogs,
     LinkerOptions options,
     LinkerMetrics metrics,
@@ -67,7 +66,7 @@ public sealed class LinkerGrain(
             // A commit and its deployment meet in the search index, and so do a change and the
             // symptoms that corroborate it: each waits until the index shows everything committed
             // before it is handled, so whichever comes second sees the first.
-            var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
+            var target = await snapshots.XmaxAfterNowAsync();
             if (!await index.WaitForHorizonAsync(target, IndexWait))
             {
                 throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; event {ev.Id} is linked again later.");
