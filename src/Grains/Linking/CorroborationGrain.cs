@@ -174,10 +174,13 @@ public sealed class CorroborationGrain(
             // does not matter here: it only counts for the affected component's own deployments, which
             // corroboration cannot raise (they score 1), so it is not looked up (a hundred stored changes).
             var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
-            var assessment = _scorer.Assess(investigation, change, facts, catalog, mine);
             // Only where corroboration changes the score: the change's own evaluation stored the rest.
-            if (assessment.Confidence != _scorer.Assess(investigation, change, facts, catalog).Confidence
-                && await LinkWriter.ApplyAsync(GrainFactory, investigation, change, assessment))
+            if (_scorer.ConfidenceOf(investigation, change, facts, catalog, mine) == _scorer.ConfidenceOf(investigation, change, facts, catalog))
+            {
+                continue;
+            }
+            var assessment = _scorer.Assess(investigation, change, facts, catalog, mine);
+            if (await LinkWriter.ApplyAsync(GrainFactory, investigation, change, assessment))
             {
                 LinkerGrain.LogDecision(logger, metrics, "corroboration", assessment);
             }

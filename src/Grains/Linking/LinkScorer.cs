@@ -78,32 +78,33 @@ public sealed class LinkScorer(LinkerOptions options)
 
     /// <summary>
     /// The full assessment of a pair that links or suggests, or of any pair when <paramref name="always"/>
-    /// (it holds a link record to update); null for the rest. The confidence is computed first without
+    /// (it holds a link record to update); null for the rest. The decision is reached first without
     /// the reasons, which are most of the cost, and the pairs kept are scored again with them: the
     /// same code gives the same confidence both times.
     /// </summary>
     public LinkAssessment? AssessIfKept(Investigation investigation, Event ev, EventFacts facts, ServiceCatalog catalog,
-        IReadOnlyList<Corroborator>? corroboration, bool always)
+        IReadOnlyList<Corroborator>? corroboration, bool always) =>
+        always || Quietly(investigation, ev, facts, catalog, corroboration).Decision != LinkDecision.None
+            ? Assess(investigation, ev, facts, catalog, corroboration)
+            : null;
+
+    /// <summary>The confidence of a pair, reached without writing any reason.</summary>
+    public double ConfidenceOf(Investigation investigation, Event ev, EventFacts facts, ServiceCatalog catalog, IReadOnlyList<Corroborator>? corroboration = null) =>
+        Quietly(investigation, ev, facts, catalog, corroboration).Confidence;
+
+    /// <summary>An assessment whose reasons and summary are empty (see <see cref="ReasonText"/>).</summary>
+    private LinkAssessment Quietly(Investigation investigation, Event ev, EventFacts facts, ServiceCatalog catalog, IReadOnlyList<Corroborator>? corroboration)
     {
-        if (!always)
+        var silenced = ReasonText.Silenced;
+        ReasonText.Silenced = true;
+        try
         {
-            var silenced = ReasonText.Silenced;
-            ReasonText.Silenced = true;
-            LinkDecision decision;
-            try
-            {
-                decision = Assess(investigation, ev, facts, catalog, corroboration).Decision;
-            }
-            finally
-            {
-                ReasonText.Silenced = silenced;
-            }
-            if (decision == LinkDecision.None)
-            {
-                return null;
-            }
+            return Assess(investigation, ev, facts, catalog, corroboration);
         }
-        return Assess(investigation, ev, facts, catalog, corroboration);
+        finally
+        {
+            ReasonText.Silenced = silenced;
+        }
     }
 
     private string Summarize(double confidence, LinkDecision decision, StrategyScore time, StrategyScore[] strategies)

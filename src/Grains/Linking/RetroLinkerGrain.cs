@@ -76,7 +76,11 @@ public sealed class RetroLinkerGrain(
         await Parallel.ForEachAsync(events, new ParallelOptions { MaxDegreeOfParallelism = Parallelism, TaskScheduler = TaskScheduler.Current }, async (ev, _) =>
         {
             var facts = DeploymentLookup.WithDeployment(EventFacts.From(ev, catalog), index, catalog, ev);
-            var assessment = _scorer.Assess(investigation, ev, facts, catalog);
+            // Reasons are written only for the pairs that are stored (a decision, or a record to update).
+            if (_scorer.AssessIfKept(investigation, ev, facts, catalog, null, always: ev.Links.Any(l => l.InvestigationId == investigation.Id)) is not { } assessment)
+            {
+                return;
+            }
             if (assessment.Decision != LinkDecision.None)
             {
                 foreach (var component in Corroboration.CorroboratingComponents(facts, investigation, catalog))
@@ -105,10 +109,13 @@ public sealed class RetroLinkerGrain(
                 // Without a deployment's next one, as in CorroborationGrain: corroboration cannot raise
                 // the only changes it counts for.
                 var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
-                var assessment = _scorer.Assess(investigation, change, facts, catalog, corroborators);
                 // Only where corroboration changes the score: the first pass stored the rest.
-                if (assessment.Confidence != _scorer.Assess(investigation, change, facts, catalog).Confidence
-                    && await LinkWriter.ApplyAsync(GrainFactory, investigation, change, assessment))
+                if (_scorer.ConfidenceOf(investigation, change, facts, catalog, corroborators) == _scorer.ConfidenceOf(investigation, change, facts, catalog))
+                {
+                    return;
+                }
+                var assessment = _scorer.Assess(investigation, change, facts, catalog, corroborators);
+                if (await LinkWriter.ApplyAsync(GrainFactory, investigation, change, assessment))
                 {
                     Count(assessment);
                 }

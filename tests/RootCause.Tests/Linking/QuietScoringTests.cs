@@ -6,7 +6,8 @@ namespace RootCause.Tests.Linking;
 /// <summary>
 /// The linker scores every candidate pair without its reasons first and writes the reasons only of
 /// the pairs it keeps. Over every (investigation, event) pair of the labelled corpus, that must keep
-/// exactly the pairs the full assessment links or suggests, with the same assessment, word for word.
+/// exactly the pairs the full assessment links or suggests, with the same assessment, word for word,
+/// and the confidence alone (which corroboration reviews and retro-linking compare) must be the full one's.
 /// </summary>
 public sealed class QuietScoringTests
 {
@@ -33,6 +34,7 @@ public sealed class QuietScoringTests
                     pairs++;
                     var full = scorer.Assess(investigation, ev, facts, catalog);
                     var quick = scorer.AssessIfKept(investigation, ev, facts, catalog, null, always: false);
+                    Assert.Equal(full.Confidence, scorer.ConfidenceOf(investigation, ev, facts, catalog));
                     Assert.False(ReasonText.Silenced);
                     if (full.Decision == LinkDecision.None)
                     {

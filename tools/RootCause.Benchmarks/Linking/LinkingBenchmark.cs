@@ -153,6 +153,11 @@ public static class LinkingBenchmark
             results.Drain = new DrainResult(baseline.Length, drainStarted, drained, drainEvaluations, drainProcess, drainPg, drainActivity, drainMachine);
             results.Load.Add(("after drain", LoadAverage()));
 
+            // The sustained phase repeats the drain's drafts, timestamps included. Corroboration grains
+            // remember the windows they reviewed, so without this they would skip every review the
+            // drain ran; collected, they review the sustained phase's symptoms as they would new traffic.
+            await _grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+            Progress("idle activations collected (corroboration grains forget the windows they reviewed)");
             reviewsBefore = meter.Reviews;
             results.Sustained = await IngestPhaseAsync("sustained", sustained, waitForLinker: true);
             results.Reviews.Add(("sustained", meter.Reviews.Requested - reviewsBefore.Requested, meter.Reviews.Run - reviewsBefore.Run));
