@@ -174,6 +174,16 @@ public static class LinkingBenchmark
             results.Sustained = await IngestPhaseAsync("sustained", sustained, waitForLinker: true);
             results.Reviews.Add(("sustained", meter.Reviews.Requested - reviewsBefore.Requested, meter.Reviews.Run - reviewsBefore.Run));
             results.Load.Add(("after sustained", LoadAverage()));
+            // Corroboration reviews run one-way and can go on after the last event is evaluated: the
+            // latency phase starts once none has started for three seconds, so it does not share the
+            // machine with the sustained phase's follow-ups.
+            var reviewsSettled = time.GetTimestamp();
+            for (var (quiet, run) = (0, meter.Reviews.Run); quiet < 3; )
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                (quiet, run) = meter.Reviews.Run == run ? (quiet + 1, run) : (0, meter.Reviews.Run);
+            }
+            Progress($"corroboration reviews settled {time.GetElapsedTime(reviewsSettled).TotalSeconds - 3:0} s after the last evaluation");
 
             var beforeLatency = meter.Evaluated;
             results.Latency = await LatencyPhaseAsync(latency);
