@@ -183,7 +183,7 @@ public static class LinkingBenchmark
                 await Task.Delay(TimeSpan.FromSeconds(1));
                 (quiet, run) = meter.Reviews.Run == run ? (quiet + 1, run) : (0, meter.Reviews.Run);
             }
-            Progress($"corroboration reviews settled {time.GetElapsedTime(reviewsSettled).TotalSeconds - 3:0} s after the last evaluation");
+            Progress($"corroboration reviews settled {Math.Max(0, time.GetElapsedTime(reviewsSettled).TotalSeconds - 3):0} s after the last evaluation");
 
             var beforeLatency = meter.Evaluated;
             results.Latency = await LatencyPhaseAsync(latency);
