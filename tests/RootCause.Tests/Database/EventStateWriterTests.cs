@@ -62,6 +62,28 @@ public sealed class EventStateWriterTests
         return changes;
     }
 
+    /// <summary>Locks the row of <paramref name="id"/> in a transaction left open on <paramref name="connection"/>.</summary>
+    private static async Task<NpgsqlTransaction> HoldRowAsync(NpgsqlConnection connection, Guid id)
+    {
+        var transaction = await connection.BeginTransactionAsync();
+        var (n0, n1) = EventStateWriter.KeyOf(id);
+        await using var lockRow = new NpgsqlCommand("SELECT 1 FROM orleans_storage WHERE grain_id_n0 = @n0 AND grain_id_n1 = @n1 FOR UPDATE", connection, transaction);
+        lockRow.Parameters.AddWithValue("n0", n0);
+        lockRow.Parameters.AddWithValue("n1", n1);
+        await lockRow.ExecuteScalarAsync();
+        return transaction;
+    }
+
+    /// <summary>Returns once a session of this database waits for a row lock: the writer's statement has started and is held.</summary>
+    private static async Task WaitForALockWaitAsync(NpgsqlDataSource db)
+    {
+        await using var command = db.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+        for (var started = DateTime.UtcNow; (long)(await command.ExecuteScalarAsync())! == 0; await Task.Delay(20))
+        {
+            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(30), "the writer's statement never waited for the held row");
+        }
+    }
+
     [Fact]
     public async Task UpdatesThatWaitTogetherGoInOneStatementAndEachRecordsItsChange()
     {
@@ -76,16 +98,9 @@ public sealed class EventStateWriterTests
         // Another transaction holds the first event's row, so the statement carrying it waits, and
         // the other writes queue up behind it meanwhile.
         await using var blocker = await db.OpenConnectionAsync();
-        await using var transaction = await blocker.BeginTransactionAsync();
-        var (n0, n1) = EventStateWriter.KeyOf(ids[0]);
-        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM orleans_storage WHERE grain_id_n0 = @n0 AND grain_id_n1 = @n1 FOR UPDATE", blocker, transaction))
-        {
-            lockRow.Parameters.AddWithValue("n0", n0);
-            lockRow.Parameters.AddWithValue("n1", n1);
-            await lockRow.ExecuteScalarAsync();
-        }
+        await using var transaction = await HoldRowAsync(blocker, ids[0]);
         var first = writer.UpdateAsync(ids[0], "1", Encoding.UTF8.GetBytes("""{"n":1}"""));
-        await Task.Delay(200);
+        await WaitForALockWaitAsync(db);
         var rest = ids.Skip(1).Select((id, i) => writer.UpdateAsync(id, "1", Encoding.UTF8.GetBytes($$"""{"n":{{i + 2}}}"""))).ToList();
         await Task.Delay(200);
         Assert.False(first.IsCompleted, "the first write waits for the row lock");
@@ -109,15 +124,24 @@ public sealed class EventStateWriterTests
         var (fresh, stale, missing) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         await InsertAsync(db, fresh, """{"n":"fresh"}""");
         await InsertAsync(db, stale, """{"n":"stale"}""");
+        var held = Guid.NewGuid();
+        await InsertAsync(db, held, """{"n":"held"}""");
         var writer = new EventStateWriter(db, Cluster);
         Assert.Equal("2", await writer.UpdateAsync(stale, "1", Encoding.UTF8.GetBytes("""{"n":"moved on"}""")));
 
+        // A write held by a row lock keeps the three below waiting, so they go in one statement.
+        await using var blocker = await db.OpenConnectionAsync();
+        await using var transaction = await HoldRowAsync(blocker, held);
+        var heldWrite = writer.UpdateAsync(held, "1", Encoding.UTF8.GetBytes("""{"n":"held 2"}"""));
+        await WaitForALockWaitAsync(db);
         var writes = new[]
         {
             writer.UpdateAsync(fresh, "1", Encoding.UTF8.GetBytes("""{"n":"fresh 2"}""")),
             writer.UpdateAsync(stale, "1", Encoding.UTF8.GetBytes("""{"n":"lost"}""")),
             writer.UpdateAsync(missing, "1", Encoding.UTF8.GetBytes("""{"n":"nowhere"}""")),
         };
+        await transaction.CommitAsync();
+        Assert.Equal("2", await heldWrite);
         await Assert.ThrowsAsync<InconsistentStateException>(() => writes[1]);
         await Assert.ThrowsAsync<InconsistentStateException>(() => writes[2]);
         Assert.Equal("2", await writes[0]);
@@ -125,6 +149,7 @@ public sealed class EventStateWriterTests
         Assert.Equal(("""{"n":"fresh 2"}""", 2), await ReadAsync(db, fresh));
         Assert.Equal(("""{"n":"moved on"}""", 2), await ReadAsync(db, stale));
         var changes = await ChangesAsync(db);
-        Assert.Equal([(stale, 2, false), (fresh, 2, false)], changes);
+        Assert.Equal(3, writer.Statements); // the stale row's first update, the held write, then the three together
+        Assert.Equal([(stale, 2, false), (held, 2, false), (fresh, 2, false)], changes);
     }
 }

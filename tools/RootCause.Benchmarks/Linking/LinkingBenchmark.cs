@@ -300,7 +300,8 @@ public static class LinkingBenchmark
                 candidates += found.Count;
                 foreach (var investigation in found)
                 {
-                    scorer.Assess(investigation, ev, facts, catalog);
+                    // As the linker scores: without reasons first, with them for the pairs it keeps.
+                    scorer.AssessIfKept(investigation, ev, facts, catalog, null, always: false);
                 }
             }
             var perEvent = Stopwatch.GetElapsedTime(scoring).TotalMilliseconds / events.Count;
