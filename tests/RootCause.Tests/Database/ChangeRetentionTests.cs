@@ -47,6 +47,17 @@ public sealed class ChangeRetentionTests(SiloPairFixture silos) : IClassFixture<
             await StoredStateQueries.WriteAsync(connection, null, $"old-{i}", null, $$"""{"n":{{i}}}""");
         }
 
+        // A mark records the oldest transaction running on the whole server: another test's open
+        // write transaction (in any database) would leave the three changes above the mark. Wait
+        // until every transaction older than them has ended.
+        await using (var passed = new NpgsqlCommand("SELECT pg_snapshot_xmin(pg_current_snapshot()) > (SELECT max(txid) FROM grain_changes)", connection))
+        {
+            for (var started = DateTime.UtcNow; !(bool)(await passed.ExecuteScalarAsync())!; await Task.Delay(50))
+            {
+                Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(60), "a transaction older than the test's writes stayed open for a minute");
+            }
+        }
+
         // The first run only leaves a mark: nothing is a week old yet.
         var first = await retention.PruneAsync(Week, 2, CancellationToken.None);
         Assert.Equal(new PruneResult(true, null, 0), first);
