@@ -61,6 +61,19 @@ public sealed record DateRange(string Field, DateTimeOffset? From, DateTimeOffse
 /// <summary>One result: the record as the API shows it (JSON), and for searches its score and snippets.</summary>
 public sealed record SearchHit(string Json, float? Score, IReadOnlyDictionary<string, IReadOnlyList<string>>? Highlights);
 
+/// <summary>A lookup of <see cref="ISearchIndex.KeyedEvents"/>: a keyed field, the keys (any of them), a timestamp range (both ends inclusive, either open).</summary>
+public sealed record KeyedLookup(string Field, IReadOnlyCollection<string> Keys)
+{
+    public DateTimeOffset? From { get; init; }
+
+    public DateTimeOffset? To { get; init; }
+
+    /// <summary>The latest first (ties still by id, ascending).</summary>
+    public bool NewestFirst { get; init; }
+
+    public int Max { get; init; } = 100;
+}
+
 /// <summary>One page of results and the number of all matches.</summary>
 public sealed record SearchPage(IReadOnlyList<SearchHit> Hits, long Total, int Page, int PerPage)
 {
@@ -108,6 +121,15 @@ public sealed record RebuildProgress(string Reason, DateTimeOffset StartedAt, lo
 public interface ISearchIndex
 {
     SearchPage Search(IndexQuery query);
+
+    /// <summary>
+    /// The linker's keyed lookups: the events (not deleted) that hold any of
+    /// <see cref="KeyedLookup.Keys"/> in a keyed field (<see cref="SearchFields.DeploymentKeys"/>,
+    /// <see cref="SearchFields.LinkedSymptomKeys"/>), with a timestamp in the range, ordered by
+    /// timestamp, then by id, at most <see cref="KeyedLookup.Max"/>. The same records as
+    /// <see cref="Search"/> with those filters, range and sort would return.
+    /// </summary>
+    IReadOnlyList<SearchHit> KeyedEvents(KeyedLookup lookup);
 
     /// <summary>Counts of each value of a keyword field over the matches of <paramref name="query"/> (its paging is ignored).</summary>
     IReadOnlyDictionary<string, long> CountBy(IndexQuery query, string field);
@@ -198,6 +220,19 @@ public static class SearchFields
     public const string ChangeKind = "change_kind";
     /// <summary>"1" on an event that holds a link record with status linked or suggested; absent otherwise.</summary>
     public const string HasLinks = "has_links";
+    /// <summary>
+    /// The <see cref="LinkKeys"/> of an event marked <see cref="ChangeKind"/> <c>deployment</c>; absent
+    /// on every other event and on deleted ones (see <see cref="ISearchIndex.KeyedEvents"/>). A lookup of a component's deployments reads the postings of its
+    /// deployments only, not those of every event that names the component.
+    /// </summary>
+    public const string DeploymentKeys = "deployment_keys";
+    /// <summary>
+    /// The <see cref="LinkKeys"/> of a symptom (an error spike, a metric anomaly, failing or slow
+    /// spans) that holds a link record with status linked or suggested; absent on every other event
+    /// and on deleted ones.
+    /// What corroboration looks symptoms up by.
+    /// </summary>
+    public const string LinkedSymptomKeys = "linked_symptom_keys";
 
     /// <summary>Sorting by relevance (searches only).</summary>
     public const string Score = "_score";

@@ -78,21 +78,8 @@ public static class Corroboration
         var symptoms = new Dictionary<Guid, (Event Event, EventFacts? Facts)>();
         foreach (var keys in new[] { own, callers }.Where(k => k.Count > 0))
         {
-            foreach (var hit in index.Search(new IndexQuery
-            {
-                Kind = IndexedKind.Event,
-                Filters = new Dictionary<string, IReadOnlyList<string>>
-                {
-                    [SearchFields.LinkKeys] = keys,
-                    [SearchFields.Source] = [RootCauseJson.Name(EventSource.Logs), RootCauseJson.Name(EventSource.Metrics), RootCauseJson.Name(EventSource.Traces)],
-                    // Only a symptom linked to or suggested for an investigation can corroborate.
-                    [SearchFields.HasLinks] = ["1"],
-                },
-                Range = new DateRange(SearchFields.Timestamp, since, since + window),
-                NarrowFilters = true,
-                Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
-                PerPage = SymptomCap,
-            }).Hits)
+            // Only a symptom linked to or suggested for an investigation can corroborate.
+            foreach (var hit in index.KeyedEvents(new KeyedLookup(SearchFields.LinkedSymptomKeys, keys) { From = since, To = since + window, Max = SymptomCap }))
             {
                 var (symptom, symptomFacts) = StoredEvents.ReadWithFacts(hit, catalog);
                 symptoms.TryAdd(symptom.Id, (symptom, symptomFacts));
@@ -156,7 +143,7 @@ public static class Corroboration
             foreach (var hit in index.Search(new IndexQuery
             {
                 Kind = IndexedKind.Event,
-                Filters = new Dictionary<string, IReadOnlyList<string>> { [field] = [id], [SearchFields.LinkKeys] = keys },
+                Filters = new Dictionary<string, IReadOnlyList<string>> { [field] = [id], [SearchFields.LinkedSymptomKeys] = keys },
                 Range = new DateRange(SearchFields.Timestamp, from, to),
                 NarrowFilters = true,
                 Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
@@ -192,20 +179,7 @@ public static class Corroboration
         }
         var changes = new Dictionary<Guid, Event>();
         var shas = new HashSet<string>(StringComparer.Ordinal);
-        var hits = index.Search(new IndexQuery
-        {
-            Kind = IndexedKind.Event,
-            Filters = new Dictionary<string, IReadOnlyList<string>>
-            {
-                [SearchFields.LinkKeys] = keys,
-                [SearchFields.ChangeKind] = ["deployment"],
-            },
-            Range = new DateRange(SearchFields.Timestamp, from, to),
-            NarrowFilters = true,
-            Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
-            PerPage = Cap,
-        }).Hits;
-        foreach (var hit in hits)
+        foreach (var hit in index.KeyedEvents(new KeyedLookup(SearchFields.DeploymentKeys, keys) { From = from, To = to, Max = Cap }))
         {
             var (ev, facts) = StoredEvents.ReadWithFacts(hit, catalog);
             if (facts.Kind == EventKind.Deployment && facts.Components.Any(c => components.Contains(c.Name)) && ev.Timestamp < to)

@@ -32,16 +32,8 @@ public static class DeploymentLookup
         {
             return facts;
         }
-        var hits = index.Search(new IndexQuery
-        {
-            Kind = IndexedKind.Event,
-            Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.LinkKeys] = ["s:" + sha], [SearchFields.ChangeKind] = ["deployment"] },
-            NarrowFilters = true,
-            Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
-            PerPage = 50,
-        }).Hits;
         DateTimeOffset? first = null;
-        foreach (var hit in hits)
+        foreach (var hit in index.KeyedEvents(new KeyedLookup(SearchFields.DeploymentKeys, ["s:" + sha]) { Max = 50 }))
         {
             var (stored, deployment) = StoredEvents.ReadWithFacts(hit, catalog);
             if (deployment.Kind == EventKind.Deployment && InProduction(deployment) && (first is null || stored.Timestamp < first))
@@ -93,22 +85,16 @@ public static class DeploymentLookup
     /// Stored deployments (and CI jobs that released) of the components <paramref name="facts"/>
     /// names, from <paramref name="from"/> to <paramref name="to"/>, oldest first (newest first with
     /// <paramref name="newestFirst"/>), at most 100: the nearest to the end the lookup starts from.
-    /// Commits and builds are not read (the index marks deployments, <see cref="SearchFields.ChangeKind"/>).
+    /// Commits and builds are not read (the index keys deployments apart, <see cref="SearchFields.DeploymentKeys"/>).
     /// </summary>
     public static IEnumerable<Event> ChangesOf(EventFacts facts, ISearchIndex index, ServiceCatalog catalog, DateTimeOffset from, DateTimeOffset to, bool newestFirst = false) =>
-        index.Search(new IndexQuery
+        index.KeyedEvents(new KeyedLookup(SearchFields.DeploymentKeys, [.. facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal)])
         {
-            Kind = IndexedKind.Event,
-            Filters = new Dictionary<string, IReadOnlyList<string>>
-            {
-                [SearchFields.LinkKeys] = [.. facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal)],
-                [SearchFields.ChangeKind] = ["deployment"],
-            },
-            Range = new DateRange(SearchFields.Timestamp, from, to),
-            NarrowFilters = true,
-            Sort = [new SortKey(SearchFields.Timestamp, Descending: newestFirst)],
-            PerPage = 100,
-        }).Hits.Select(StoredEvents.Read);
+            From = from,
+            To = to,
+            NewestFirst = newestFirst,
+            Max = 100,
+        }).Select(StoredEvents.Read);
 
     private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, IEnumerable<Event> events, ServiceCatalog catalog)
     {

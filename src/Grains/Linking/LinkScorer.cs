@@ -679,6 +679,15 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
         return Classify(ev, data).Kind == EventKind.Deployment;
     }
 
+    /// <summary>
+    /// Whether the linker reads an event as a symptom (an error spike, a metric anomaly, failing or
+    /// slow spans), from its source and type alone (no catalog, no data): what the search index
+    /// keys in <see cref="RootCause.Search.SearchFields.LinkedSymptomKeys"/>.
+    /// </summary>
+    public static bool IsSymptomEvent(Event ev) =>
+        ev.Source is EventSource.Logs or EventSource.Metrics or EventSource.Traces
+        && Classify(ev, null).Kind is EventKind.ErrorSpike or EventKind.MetricAnomaly or EventKind.TraceProblem;
+
     /// <summary>The event's kind, and for a successful CI run that released to production (a deployment) what released.</summary>
     private static (EventKind Kind, string? Release) Classify(Event ev, JsonDocument? data)
     {

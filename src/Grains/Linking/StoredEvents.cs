@@ -9,8 +9,9 @@ namespace RootCause.Linking;
 
 /// <summary>
 /// Events parsed from the stored records the linker's index lookups return, with their facts for
-/// the catalog version they were last read with. Keyed on the record's string itself: a lookup
-/// marked <see cref="IndexQuery.NarrowFilters"/> hands out the same string for a document for as
+/// the catalog version they were last read with. Keyed on the record's string itself: a keyed
+/// lookup (<see cref="ISearchIndex.KeyedEvents"/>) or a lookup marked
+/// <see cref="IndexQuery.NarrowFilters"/> hands out the same string for a document for as
 /// long as the index's stored-record cache holds it, so a deployment or symptom read by many
 /// lookups in a row is parsed once, and an entry goes when its string does. A record read afresh
 /// (a changed event is a new document) is a new string, parsed anew. The objects are shared:

@@ -147,14 +147,25 @@ internal static class IndexDocuments
             Text(doc, field, value, stored: false);
         }
         MultiKeyword(doc, SearchFields.EventComponents, components);
-        MultiKeyword(doc, SearchFields.LinkKeys, linkKeys.Distinct(StringComparer.OrdinalIgnoreCase));
+        var keys = linkKeys.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        MultiKeyword(doc, SearchFields.LinkKeys, keys);
+        // The keyed fields (the linker's keyed lookups) are left off deleted events.
+        var live = record.DeletedAt is null;
         if (EventFacts.IsDeployment(record))
         {
             doc.Add(ReusableFields.Current.Keyword(SearchFields.ChangeKind, "deployment"));
+            if (live)
+            {
+                MultiKeyword(doc, SearchFields.DeploymentKeys, keys);
+            }
         }
         if (record.Links.Any(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
         {
             doc.Add(ReusableFields.Current.Keyword(SearchFields.HasLinks, "1"));
+            if (live && EventFacts.IsSymptomEvent(record))
+            {
+                MultiKeyword(doc, SearchFields.LinkedSymptomKeys, keys);
+            }
         }
         MultiKeyword(doc, SearchFields.SuggestedFor, record.Links.Where(l => l.Status == EventLinkStatus.Suggested).Select(l => l.InvestigationId.ToString("D")));
 

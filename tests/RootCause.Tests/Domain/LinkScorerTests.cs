@@ -504,7 +504,7 @@ public sealed class LinkScorerTests
     }
 
     [Fact]
-    public void WhatTheIndexMarksAsADeploymentIsWhatTheScorerReadsAsOne()
+    public void WhatTheIndexMarksAsADeploymentOrASymptomIsWhatTheScorerReadsAsOne()
     {
         var deployment = CheckoutDeployment(-10);
         var release = Ev(EventSource.Ci, "ci_success", Detected.AddMinutes(-20),
@@ -516,7 +516,10 @@ public sealed class LinkScorerTests
         foreach (var ev in new[] { deployment, release, build, failed, commit, spike })
         {
             Assert.Equal(EventFacts.From(ev, Catalog).Kind == EventKind.Deployment, EventFacts.IsDeployment(ev));
+            Assert.Equal(EventFacts.From(ev, Catalog).IsSymptom, EventFacts.IsSymptomEvent(ev));
         }
+        Assert.True(EventFacts.IsSymptomEvent(spike));
+        Assert.False(EventFacts.IsSymptomEvent(Ev(EventSource.Logs, "log_line", Detected, """{"service":"checkout-api"}""")));
         Assert.True(EventFacts.IsDeployment(deployment));
         Assert.True(EventFacts.IsDeployment(release));
         Assert.False(EventFacts.IsDeployment(build));
