@@ -13,10 +13,11 @@ namespace RootCause.Linking;
 /// meet: whichever is evaluated second sees the other (the change side looks up its symptoms in
 /// <see cref="LinkerGrain"/>). Requests only record what is asked (they interleave with a running
 /// review); one review at a time works off everything asked meanwhile, for every component at once,
-/// so a burst of symptoms costs one index wait and one read of the investigation, not one each.
+/// so a burst of symptoms costs one index wait and one look at the investigation, not one each.
 /// </summary>
 [GrainType("corroboration")]
 public sealed class CorroborationGrain(
+    InvestigationRegistry registry,
     ISearchIndex index,
     SharedSnapshot snapshots,
     CatalogCache catalogs,
@@ -82,7 +83,10 @@ public sealed class CorroborationGrain(
 
     private async Task ReviewAsync(Dictionary<string, (DateTimeOffset First, DateTimeOffset Last)> asked)
     {
-        var investigation = await GrainFactory.GetGrain<IInvestigationGrain>(this.GetPrimaryKey()).GetAsync();
+        // This silo's registry holds the investigation as the linker scored the symptom against it
+        // (or later); the grain is asked only for one the registry no longer offers.
+        var investigation = registry.Find(this.GetPrimaryKey())
+            ?? await GrainFactory.GetGrain<IInvestigationGrain>(this.GetPrimaryKey()).GetAsync();
         if (investigation is null)
         {
             return; // gone

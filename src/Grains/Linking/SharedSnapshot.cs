@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RootCause.Database;
 
 namespace RootCause.Linking;
@@ -6,10 +7,19 @@ namespace RootCause.Linking;
 /// The <c>xmax</c> of a database snapshot taken after the call, shared: callers that arrive while a
 /// snapshot query runs join the next one, so a burst of waiters costs one query per round trip
 /// instead of one each. Every transaction that committed before a caller arrived has an xid below
-/// the value it gets (the query that serves it starts after it arrived).
+/// the value it gets (the query that serves it starts after it arrived). Queries start at least
+/// <see cref="Gap"/> apart, so under load each serves the callers of a few milliseconds (the index
+/// wait that follows takes a refresh, about 200 ms); an idle caller is served at once.
 /// </summary>
-public sealed class SharedSnapshot(ChangeFeed feed)
+public sealed class SharedSnapshot(Func<CancellationToken, Task<ulong>> snapshotXmax)
 {
+    public SharedSnapshot(ChangeFeed feed) : this(feed.SnapshotXmaxAsync)
+    {
+    }
+
+    /// <summary>The least time between the starts of two snapshot queries.</summary>
+    public static readonly TimeSpan Gap = TimeSpan.FromMilliseconds(4);
+
     private readonly object _gate = new();
     private TaskCompletionSource<ulong>? _next;
     private bool _running;
@@ -31,8 +41,13 @@ public sealed class SharedSnapshot(ChangeFeed feed)
 
     private async Task RunAsync()
     {
+        long? started = null;
         while (true)
         {
+            if (started is { } last && Gap - Stopwatch.GetElapsedTime(last) is { Ticks: > 0 } rest)
+            {
+                await Task.Delay(rest);
+            }
             TaskCompletionSource<ulong> batch;
             lock (_gate)
             {
@@ -45,9 +60,10 @@ public sealed class SharedSnapshot(ChangeFeed feed)
                 batch = _next;
                 _next = null;
             }
+            started = Stopwatch.GetTimestamp();
             try
             {
-                batch.SetResult(await feed.SnapshotXmaxAsync(CancellationToken.None));
+                batch.SetResult(await snapshotXmax(CancellationToken.None));
             }
             catch (Exception e)
             {
