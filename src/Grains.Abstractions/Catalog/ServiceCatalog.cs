@@ -117,6 +117,16 @@ public sealed class ServiceCatalog
         {
             return [];
         }
+        // The scorer asks for the same few neighbourhoods for every candidate pair: each is walked
+        // once per catalog version (the catalog never changes) and shared.
+        return _neighbourhoods.GetOrAdd((start.Name, maxHops), key => Walk(key.Name, key.MaxHops));
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Name, int MaxHops), (string Name, int Hops, string Direction)[]> _neighbourhoods = new();
+
+    private (string Name, int Hops, string Direction)[] Walk(string startName, int maxHops)
+    {
+        var start = _byName[startName];
         var result = new List<(string, int, string)>();
         foreach (var direction in new[] { Dependency, Dependent })
         {
@@ -139,6 +149,6 @@ public sealed class ServiceCatalog
                 frontier = next;
             }
         }
-        return result;
+        return [.. result];
     }
 }

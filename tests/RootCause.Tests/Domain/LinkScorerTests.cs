@@ -265,6 +265,24 @@ public sealed class LinkScorerTests
     }
 
     [Fact]
+    public void TagsCompareWithoutCaseAsAShareOfTheSmallerSet()
+    {
+        StrategyScore Tags(Investigation incident, params string[] tags) =>
+            Strategy(Scorer.Assess(incident, Ev(EventSource.Git, "deployment", Detected.AddMinutes(-15), """{"repository":"shop/search"}""", tags), Catalog), LinkScorer.Tags);
+        var incident = Incident();
+        Assert.Equal((1.0, "They share the tag payments."), (Tags(incident, "PAYMENTS").Score, Tags(incident, "PAYMENTS").Reason));
+        Assert.Equal((0.5, "They share the tag deploy."), (Tags(incident, "Deploy", "eu-west").Score, Tags(incident, "Deploy", "eu-west").Reason));
+        Assert.Equal((0.0, "They share no tags."), (Tags(incident, "search").Score, Tags(incident, "search").Reason));
+        Assert.Equal((0.0, "The event has no tags."), (Tags(incident).Score, Tags(incident).Reason));
+        Assert.Equal((0.0, "The investigation has no tags."), (Tags(incident with { Tags = [] }, "payments").Score, Tags(incident with { Tags = [] }, "payments").Reason));
+        // The same tag list scored again (its lower-cased set is kept per list) gives the same answer.
+        var shared = new[] { "Payments", "DEPLOY", "x" };
+        Assert.Equal(1.0, Tags(incident, shared).Score);
+        Assert.Equal(1.0, Tags(incident, shared).Score);
+        Assert.Equal("They share the tags deploy, payments.", Tags(incident, shared).Reason);
+    }
+
+    [Fact]
     public void CommitsLookFurtherBackThanOtherEvents()
     {
         var commit = Scorer.Assess(Incident(), Ev(EventSource.Git, "commit", Detected.AddDays(-2),
