@@ -233,16 +233,6 @@ public static class SearchFields
     /// What corroboration looks symptoms up by.
     /// </summary>
     public const string LinkedSymptomKeys = "linked_symptom_keys";
-    /// <summary>
-    /// The same symptoms' link keys per investigation they are linked to or suggested for:
-    /// <c>&lt;investigation id&gt;|&lt;link key&gt;</c> (see <see cref="InvestigationSymptomKey"/>); absent on every
-    /// other event and on deleted ones. What a corroboration review reads an investigation's own
-    /// symptoms of a component by.
-    /// </summary>
-    public const string InvestigationSymptomKeys = "investigation_symptom_keys";
-
-    /// <summary>A key of <see cref="InvestigationSymptomKeys"/>.</summary>
-    public static string InvestigationSymptomKey(Guid investigationId, string linkKey) => investigationId.ToString("N") + "|" + linkKey;
 
     /// <summary>Sorting by relevance (searches only).</summary>
     public const string Score = "_score";

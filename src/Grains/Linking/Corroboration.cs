@@ -24,7 +24,7 @@ public sealed record Corroborator(string Component, Guid EventId, string What, D
 /// </summary>
 public static class Corroboration
 {
-    /// <summary>Most changes read per symptom; twice this, the most symptoms of one investigation and component (the earliest first).</summary>
+    /// <summary>Most changes read per symptom, and most symptoms of one investigation (the earliest first).</summary>
     private const int Cap = 500;
 
     /// <summary>
@@ -131,20 +131,31 @@ public static class Corroboration
     /// <summary>
     /// One investigation's corroborators among the symptoms of <paramref name="component"/> in
     /// [<paramref name="from"/>, <paramref name="to"/>]: those linked to it and those suggested for
-    /// it, the earliest first, read through the index's keys of each investigation's symptoms
-    /// (<see cref="SearchFields.InvestigationSymptomKeys"/>), so only the investigation's own symptoms are read.
+    /// it, read through the index's link fields, so only the investigation's own symptoms are read.
     /// </summary>
     public static IReadOnlyList<Corroborator> ForInvestigation(Guid investigationId, string component, DateTimeOffset from, DateTimeOffset to, ISearchIndex index, ServiceCatalog catalog)
     {
-        var keys = SymptomKeys(catalog, component).Select(k => SearchFields.InvestigationSymptomKey(investigationId, k)).ToList();
+        var keys = SymptomKeys(catalog, component).ToList();
+        var id = investigationId.ToString("D");
         var found = new List<Corroborator>();
-        foreach (var hit in index.KeyedEvents(new KeyedLookup(SearchFields.InvestigationSymptomKeys, keys) { From = from, To = to, Max = 2 * Cap }))
+        foreach (var field in new[] { SearchFields.InvestigationIds, SearchFields.SuggestedFor })
         {
-            var (symptom, facts) = StoredEvents.ReadWithFacts(hit, catalog);
-            var link = symptom.Links.FirstOrDefault(l => l.InvestigationId == investigationId && l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested);
-            if (facts.IsSymptom && link is not null && facts.Components.Any(c => c.Name == component))
+            foreach (var hit in index.Search(new IndexQuery
             {
-                found.Add(new Corroborator(component, symptom.Id, Describe(facts.Kind), symptom.Timestamp, link.Status));
+                Kind = IndexedKind.Event,
+                Filters = new Dictionary<string, IReadOnlyList<string>> { [field] = [id], [SearchFields.LinkedSymptomKeys] = keys },
+                Range = new DateRange(SearchFields.Timestamp, from, to),
+                NarrowFilters = true,
+                Sort = [new SortKey(SearchFields.Timestamp, Descending: false)],
+                PerPage = Cap,
+            }).Hits)
+            {
+                var (symptom, facts) = StoredEvents.ReadWithFacts(hit, catalog);
+                var link = symptom.Links.FirstOrDefault(l => l.InvestigationId == investigationId && l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested);
+                if (facts.IsSymptom && link is not null && facts.Components.Any(c => c.Name == component))
+                {
+                    found.Add(new Corroborator(component, symptom.Id, Describe(facts.Kind), symptom.Timestamp, link.Status));
+                }
             }
         }
         return found;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using RootCause.Catalog;
 using RootCause.Events;
@@ -348,16 +347,6 @@ public sealed class LinkScorer(LinkerOptions options)
 
     private static readonly StrategyScore InvestigationWithoutTags = Score(Tags, 0, "The investigation has no tags.");
     private static readonly StrategyScore EventWithoutTags = Score(Tags, 0, "The event has no tags.");
-    private static readonly StrategyScore NoSharedTags = Score(Tags, 0, "They share no tags.");
-
-    /// <summary>
-    /// A record's tags lower-cased, once per tag list: an event's are compared with about 30
-    /// candidates, an investigation's with every event it is a candidate for (records are immutable).
-    /// </summary>
-    private static readonly ConditionalWeakTable<IReadOnlyList<string>, HashSet<string>> LoweredTags = new();
-
-    private static HashSet<string> Lowered(IReadOnlyList<string> tags) =>
-        LoweredTags.GetValue(tags, list => list.Select(t => t.ToLowerInvariant()).ToHashSet(StringComparer.Ordinal));
 
     private static StrategyScore ScoreTags(Investigation investigation, Event ev)
     {
@@ -370,13 +359,13 @@ public sealed class LinkScorer(LinkerOptions options)
         {
             return EventWithoutTags;
         }
-        var mine = Lowered(investigation.Tags);
-        var theirs = Lowered(ev.Tags);
-        if (!mine.Overlaps(theirs))
-        {
-            return NoSharedTags;
-        }
+        var mine = investigation.Tags.Select(t => t.ToLowerInvariant()).ToHashSet();
+        var theirs = ev.Tags.Select(t => t.ToLowerInvariant()).ToHashSet();
         var shared = mine.Intersect(theirs).Order(StringComparer.Ordinal).ToList();
+        if (shared.Count == 0)
+        {
+            return Score(Tags, 0, "They share no tags.");
+        }
         return Score(Tags, (double)shared.Count / Math.Min(mine.Count, theirs.Count), Say($"They share the tag{(shared.Count == 1 ? "" : "s")} {string.Join(", ", shared)}."));
     }
 

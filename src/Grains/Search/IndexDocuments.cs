@@ -165,9 +165,6 @@ internal static class IndexDocuments
             if (live && EventFacts.IsSymptomEvent(record))
             {
                 MultiKeyword(doc, SearchFields.LinkedSymptomKeys, keys);
-                MultiKeyword(doc, SearchFields.InvestigationSymptomKeys, record.Links
-                    .Where(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested)
-                    .SelectMany(l => keys.Select(k => SearchFields.InvestigationSymptomKey(l.InvestigationId, k))));
             }
         }
         MultiKeyword(doc, SearchFields.SuggestedFor, record.Links.Where(l => l.Status == EventLinkStatus.Suggested).Select(l => l.InvestigationId.ToString("D")));

@@ -26,7 +26,7 @@ public sealed partial class LuceneSearchIndex
 
     public IReadOnlyList<SearchHit> KeyedEvents(KeyedLookup lookup)
     {
-        if (lookup.Field is not (SearchFields.DeploymentKeys or SearchFields.LinkedSymptomKeys or SearchFields.InvestigationSymptomKeys))
+        if (lookup.Field is not (SearchFields.DeploymentKeys or SearchFields.LinkedSymptomKeys))
         {
             throw new ArgumentException($"{lookup.Field} is not a keyed field.", nameof(lookup));
         }

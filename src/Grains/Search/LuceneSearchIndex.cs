@@ -25,7 +25,7 @@ namespace RootCause.Search;
 public sealed partial class LuceneSearchIndex : ISearchIndex, IDisposable
 {
     /// <summary>Bumped when documents change shape: an index of another format is rebuilt.</summary>
-    public const string FormatVersion = "7";
+    public const string FormatVersion = "6";
 
     private const string CommitFormat = "format";
     private const string CommitIdentity = "database";

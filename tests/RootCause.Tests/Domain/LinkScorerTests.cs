@@ -275,7 +275,7 @@ public sealed class LinkScorerTests
         Assert.Equal((0.0, "They share no tags."), (Tags(incident, "search").Score, Tags(incident, "search").Reason));
         Assert.Equal((0.0, "The event has no tags."), (Tags(incident).Score, Tags(incident).Reason));
         Assert.Equal((0.0, "The investigation has no tags."), (Tags(incident with { Tags = [] }, "payments").Score, Tags(incident with { Tags = [] }, "payments").Reason));
-        // The same tag list scored again (its lower-cased set is kept per list) gives the same answer.
+        // The same tag list scored again gives the same answer.
         var shared = new[] { "Payments", "DEPLOY", "x" };
         Assert.Equal(1.0, Tags(incident, shared).Score);
         Assert.Equal(1.0, Tags(incident, shared).Score);

@@ -143,40 +143,6 @@ public sealed class KeyedLookupTests(SiloPairFixture silos) : IClassFixture<Silo
         }
         Assert.True(compared > 300, $"only {compared} hits compared");
 
-        // An investigation's own symptoms, by its keys: what the filtered search finds among the
-        // symptoms holding a link, kept when one of their links (linked or suggested) is to it.
-        var investigationId = Guid.Parse(investigation);
-        var ownCompared = 0;
-        foreach (var keys in keySets)
-        {
-            foreach (var (from, to) in ranges)
-            {
-                var all = index.Search(new IndexQuery
-                {
-                    Kind = IndexedKind.Event,
-                    Filters = new Dictionary<string, IReadOnlyList<string>> { [SearchFields.LinkKeys] = keys, [SearchFields.HasLinks] = ["1"] },
-                    Range = from is null && to is null ? null : new DateRange(SearchFields.Timestamp, from, to),
-                    Sort = [new SortKey(SearchFields.Timestamp, false)],
-                    PerPage = 1000,
-                }).Hits.Where(h => EventFacts.IsSymptomEvent(Parse(h))
-                    && Parse(h).Links.Any(l => l.InvestigationId == investigationId && l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested)).ToList();
-                foreach (var max in new[] { 1, 3, 100 })
-                {
-                    var keyed = index.KeyedEvents(new KeyedLookup(SearchFields.InvestigationSymptomKeys, [.. keys.Select(k => SearchFields.InvestigationSymptomKey(investigationId, k))])
-                    {
-                        From = from,
-                        To = to,
-                        Max = max,
-                    });
-                    Assert.Equal(all.Take(max).Select(h => h.Json), keyed.Select(h => h.Json));
-                    ownCompared += keyed.Count;
-                }
-            }
-        }
-        Assert.True(ownCompared > 30, $"only {ownCompared} of the investigation's symptoms compared");
-        // Another investigation's keys find none of them.
-        Assert.Empty(index.KeyedEvents(new KeyedLookup(SearchFields.InvestigationSymptomKeys, [SearchFields.InvestigationSymptomKey(Guid.NewGuid(), $"c:kd-{tag}-0")])));
-
         // Deleted events are never returned, whichever segment holds them.
         var deleted = new[] { first.Deployments[3], first.Deployments[5], first.Spikes[4], first.Spikes[6] }.Select(Guid.Parse).ToHashSet();
         foreach (var field in new[] { SearchFields.DeploymentKeys, SearchFields.LinkedSymptomKeys })
