@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using Lucene.Net.Index;
 using Lucene.Net.Search;
 using Lucene.Net.Util;
@@ -171,16 +169,13 @@ public sealed partial class LuceneSearchIndex
     /// </summary>
     private sealed class SegmentOrder(int[] docs, long[] values)
     {
-        private static readonly ConditionalWeakTable<object, ConcurrentDictionary<(string, bool), Lazy<SegmentOrder>>> BySegment = new();
+        private static readonly PerSegment<(string Field, bool Descending), SegmentOrder> BySegment = new((reader, key) => Build(reader, key.Field, key.Descending));
 
         public int[] Docs { get; } = docs;
 
         public long[] Values { get; } = values;
 
-        public static SegmentOrder For(AtomicReader reader, string field, bool descending) =>
-            BySegment.GetValue(reader.CoreCacheKey, _ => new())
-                .GetOrAdd((field, descending), _ => new Lazy<SegmentOrder>(() => Build(reader, field, descending)))
-                .Value;
+        public static SegmentOrder For(AtomicReader reader, string field, bool descending) => BySegment.Get(reader, (field, descending));
 
         private static SegmentOrder Build(AtomicReader reader, string field, bool descending)
         {

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using Lucene.Net.Index;
 using Lucene.Net.Search;
 using Lucene.Net.Util;
@@ -21,8 +19,8 @@ public sealed partial class LuceneSearchIndex
 
     private static readonly IReadOnlyDictionary<string, KeyPostings> NoKeys = new Dictionary<string, KeyPostings>();
 
-    /// <summary>Per segment core: per keyed field, the key map (built lazily, once).</summary>
-    private readonly ConditionalWeakTable<object, ConcurrentDictionary<string, Lazy<IReadOnlyDictionary<string, KeyPostings>>>> _keyMaps = new();
+    /// <summary>Per segment and keyed field, the key map (built once, on first use).</summary>
+    private static readonly PerSegment<string, IReadOnlyDictionary<string, KeyPostings>> KeyMaps = new(BuildKeyMap);
 
     public IReadOnlyList<SearchHit> KeyedEvents(KeyedLookup lookup)
     {
@@ -93,10 +91,7 @@ public sealed partial class LuceneSearchIndex
         });
     }
 
-    private IReadOnlyDictionary<string, KeyPostings> KeyMap(AtomicReader reader, string field) =>
-        _keyMaps.GetValue(reader.CoreCacheKey, _ => new(StringComparer.Ordinal))
-            .GetOrAdd(field, f => new Lazy<IReadOnlyDictionary<string, KeyPostings>>(() => BuildKeyMap(reader, f)))
-            .Value;
+    private static IReadOnlyDictionary<string, KeyPostings> KeyMap(AtomicReader reader, string field) => KeyMaps.Get(reader, field);
 
     /// <summary>Every key of <paramref name="field"/> in the segment with its documents (deleted ones included) by timestamp.</summary>
     private static IReadOnlyDictionary<string, KeyPostings> BuildKeyMap(AtomicReader reader, string field)
