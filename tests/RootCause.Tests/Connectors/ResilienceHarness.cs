@@ -12,6 +12,9 @@ namespace RootCause.Tests.Connectors;
 /// <summary>
 /// A fake clock that reports every timer created on it, so a test can advance exactly to the
 /// next retry delay (or attempt timeout) instead of guessing when the pipeline is waiting.
+/// A timer is reported only once it is armed: the reader may run on another thread and advance
+/// the clock at once, and a timer armed after that advance would be due later than it should be
+/// and never fire.
 /// </summary>
 public sealed class ObservedTimeProvider : FakeTimeProvider
 {
@@ -25,8 +28,9 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
+        var timer = new ObservedTimer(this, base.CreateTimer(callback, state, dueTime, period));
         Report(dueTime);
-        return new ObservedTimer(this, base.CreateTimer(callback, state, dueTime, period));
+        return timer;
     }
 
     private void Report(TimeSpan dueTime)
@@ -42,8 +46,9 @@ public sealed class ObservedTimeProvider : FakeTimeProvider
     {
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
+            var changed = inner.Change(dueTime, period);
             owner.Report(dueTime);
-            return inner.Change(dueTime, period);
+            return changed;
         }
 
         public void Dispose() => inner.Dispose();
@@ -118,11 +123,21 @@ public sealed class ResilienceHarness : IDisposable
     /// <summary>
     /// Runs one call whose n-th attempt (0-based, counted across runs) does what
     /// <paramref name="upstream"/> says, advancing fake time through every retry delay (and, when
-    /// <paramref name="advanceTimeouts"/>, through attempt timeouts).
+    /// <paramref name="advanceTimeouts"/>, through the attempt timeout of every attempt that does
+    /// not complete at once).
     /// </summary>
+    /// <remarks>
+    /// After an attempt that awaited something, the pipeline may go on on a thread other than this
+    /// loop's, so the clock must only move once the pipeline waits. A retry delay is advanced when
+    /// its timer is reported (armed): nothing else happens before the pipeline waits for it. An
+    /// attempt timeout is armed before its attempt starts, so it is advanced only once the attempt
+    /// is pending on the upstream; advanced when reported, it could cancel the attempt before the
+    /// attempt has even started.
+    /// </remarks>
     public async Task<Outcome<int>> RunAsync(Func<int, CancellationToken, ValueTask<int>> upstream, bool advanceTimeouts = false)
     {
         Start = Time.GetUtcNow();
+        var pending = Channel.CreateUnbounded<int>();
         var run = Pipeline.TryExecuteAsync(async ct =>
         {
             int attempt;
@@ -131,13 +146,19 @@ public sealed class ResilienceHarness : IDisposable
                 attempt = Attempts.Count;
                 Attempts.Add(Time.GetUtcNow());
             }
-            return await upstream(attempt, ct);
+            var call = upstream(attempt, ct);
+            if (advanceTimeouts && !call.IsCompleted)
+            {
+                pending.Writer.TryWrite(attempt);
+            }
+            return await call;
         }).AsTask();
         var deadline = Task.Delay(TimeSpan.FromSeconds(60));
         while (true)
         {
             var timer = Time.Timers.WaitToReadAsync().AsTask();
-            var first = await Task.WhenAny(run, timer, deadline);
+            var waiting = pending.Reader.WaitToReadAsync().AsTask();
+            var first = await Task.WhenAny(run, timer, waiting, deadline);
             if (first == run)
             {
                 return await run;
@@ -148,16 +169,17 @@ public sealed class ResilienceHarness : IDisposable
             }
             while (Time.Timers.TryRead(out var due))
             {
-                if (due == Options.AttemptTimeout)
+                // Attempt timeouts are advanced below, once their attempt is pending.
+                if (due != Options.AttemptTimeout)
                 {
-                    if (advanceTimeouts)
-                    {
-                        Time.Advance(due);
-                    }
-                    continue;
+                    Delays.Add(due);
+                    Time.Advance(due);
                 }
-                Delays.Add(due);
-                Time.Advance(due);
+            }
+            while (pending.Reader.TryRead(out _))
+            {
+                // The attempt's timeout was armed when it started, and the clock has not moved since.
+                Time.Advance(Options.AttemptTimeout);
             }
         }
     }
