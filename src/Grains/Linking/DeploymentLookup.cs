@@ -77,23 +77,33 @@ public static class DeploymentLookup
         {
             return facts;
         }
-        var later = ChangesOf(facts, index, catalog, deployment.Timestamp, deployment.Timestamp + NextDeploymentHorizon);
-        return WithNextDeployment(facts, deployment, later, catalog);
+        // Oldest first, so the first that counts is the next one: a few are read, and the rest of the
+        // horizon only when none of them counts (a staging deployment, one of another component
+        // under a shared key).
+        var (from, to) = (deployment.Timestamp, deployment.Timestamp + NextDeploymentHorizon);
+        var first = ChangesOf(facts, index, catalog, from, to, max: FirstReads).ToList();
+        var found = WithNextDeployment(facts, deployment, first, catalog);
+        return found.NextDeploymentAt is not null || first.Count < FirstReads
+            ? found
+            : WithNextDeployment(facts, deployment, ChangesOf(facts, index, catalog, from, to), catalog);
     }
+
+    /// <summary>Deployments read before the rest of a horizon is asked for.</summary>
+    private const int FirstReads = 8;
 
     /// <summary>
     /// Stored deployments (and CI jobs that released) of the components <paramref name="facts"/>
     /// names, from <paramref name="from"/> to <paramref name="to"/>, oldest first (newest first with
-    /// <paramref name="newestFirst"/>), at most 100: the nearest to the end the lookup starts from.
+    /// <paramref name="newestFirst"/>), at most <paramref name="max"/>: the nearest to the end the lookup starts from.
     /// Commits and builds are not read (the index keys deployments apart, <see cref="SearchFields.DeploymentKeys"/>).
     /// </summary>
-    public static IEnumerable<Event> ChangesOf(EventFacts facts, ISearchIndex index, ServiceCatalog catalog, DateTimeOffset from, DateTimeOffset to, bool newestFirst = false) =>
+    public static IEnumerable<Event> ChangesOf(EventFacts facts, ISearchIndex index, ServiceCatalog catalog, DateTimeOffset from, DateTimeOffset to, bool newestFirst = false, int max = 100) =>
         index.KeyedEvents(new KeyedLookup(SearchFields.DeploymentKeys, [.. facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal)])
         {
             From = from,
             To = to,
             NewestFirst = newestFirst,
-            Max = 100,
+            Max = max,
         }).Select(StoredEvents.Read);
 
     private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, IEnumerable<Event> events, ServiceCatalog catalog)

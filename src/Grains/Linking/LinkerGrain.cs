@@ -174,8 +174,18 @@ public sealed class LinkerGrain(
     /// <summary>
     /// A deployment ends its components' earlier deployments' time as the latest one (the first
     /// suspect of an incident that begins after it; see <see cref="EventFacts.NextDeploymentAt"/>):
-    /// their earlier production deployments within the horizon that are linked or suggested are scored again.
+    /// the earlier production deployments within the horizon that are linked or suggested, and whose
+    /// next deployment this one now is, are scored again.
     /// </summary>
+    /// <remarks>
+    /// An earlier deployment's next deployment is the first later production deployment of any of its
+    /// components. Walking back from this one, once a production deployment of a component has been
+    /// passed, every older deployment of that component already has a next one before this deployment,
+    /// and its score cannot change: it is skipped, and the walk ends when every component this
+    /// deployment names is passed (usually at the first production deployment it meets). Before, every
+    /// linked or suggested deployment of the horizon (up to 100) was scored again, each with its own
+    /// corroboration lookup: in the latency benchmark that was a quarter of the machine.
+    /// </remarks>
     private async Task ReassessEarlierDeploymentsAsync(Event deployment, EventFacts facts, ServiceCatalog catalog)
     {
         if (facts.Components.Count == 0 || (facts.Environment is { } environment && !EventFacts.IsProduction(environment)))
@@ -183,16 +193,36 @@ public sealed class LinkerGrain(
             return;
         }
         var mine = facts.Components.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        var earlierChanges = DeploymentLookup.ChangesOf(facts, index, catalog, deployment.Timestamp - DeploymentLookup.NextDeploymentHorizon, deployment.Timestamp, newestFirst: true);
-        foreach (var earlier in earlierChanges)
+        var passed = new HashSet<string>(StringComparer.Ordinal);
+        // Deployments at the same instant are not each other's next one: a timestamp's deployments
+        // join the passed components only once all of them were looked at.
+        var sameInstant = new List<string>();
+        DateTimeOffset? instant = null;
+        foreach (var earlier in EarlierChanges(deployment, facts, catalog))
         {
-            if (earlier.Id == deployment.Id || earlier.Timestamp >= deployment.Timestamp
-                || !earlier.Links.Any(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
+            if (earlier.Id == deployment.Id || earlier.Timestamp >= deployment.Timestamp)
             {
                 continue;
             }
+            if (earlier.Timestamp != instant)
+            {
+                passed.UnionWith(sameInstant);
+                sameInstant.Clear();
+                instant = earlier.Timestamp;
+                if (mine.IsSubsetOf(passed))
+                {
+                    break; // every older deployment of these components has a next one before this
+                }
+            }
             var earlierFacts = EventFacts.From(earlier, catalog);
-            if (earlierFacts.Kind != EventKind.Deployment || !earlierFacts.Components.Any(c => mine.Contains(c.Name)))
+            if (earlierFacts.Kind != EventKind.Deployment || (earlierFacts.Environment is { } env && !EventFacts.IsProduction(env)))
+            {
+                continue; // not a production deployment: nobody's next one, and it has none that matters
+            }
+            var components = earlierFacts.Components.Select(c => c.Name).ToList();
+            sameInstant.AddRange(components);
+            if (!components.Any(mine.Contains) || components.Any(passed.Contains)
+                || !earlier.Links.Any(l => l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested))
             {
                 continue;
             }
@@ -205,6 +235,32 @@ public sealed class LinkerGrain(
             }
         }
     }
+
+    /// <summary>
+    /// The deployments of <paramref name="facts"/>' components within the horizon before
+    /// <paramref name="deployment"/>, the latest first: a few are read first, since the walk above
+    /// usually ends at the first production one, and the rest of the horizon's only when it goes on.
+    /// </summary>
+    private IEnumerable<Event> EarlierChanges(Event deployment, EventFacts facts, ServiceCatalog catalog)
+    {
+        var from = deployment.Timestamp - DeploymentLookup.NextDeploymentHorizon;
+        var first = DeploymentLookup.ChangesOf(facts, index, catalog, from, deployment.Timestamp, newestFirst: true, max: FirstReads).ToList();
+        foreach (var change in first)
+        {
+            yield return change;
+        }
+        if (first.Count < FirstReads)
+        {
+            yield break;
+        }
+        foreach (var change in DeploymentLookup.ChangesOf(facts, index, catalog, from, deployment.Timestamp, newestFirst: true).Skip(FirstReads))
+        {
+            yield return change;
+        }
+    }
+
+    /// <summary>Deployments a walk over a component's deployments reads before it asks for the rest.</summary>
+    private const int FirstReads = 8;
 
     /// <summary>
     /// A symptom linked to or suggested for an investigation that does not name its component may

@@ -312,9 +312,9 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
         Assert.Null(LinkTo(checkedSpike, api));
     }
     /// <summary>A production deployment of <paramref name="component"/> (no sha: it stands for itself).</summary>
-    private static Task<string> DeployAsync(HttpClient client, string component, DateTimeOffset at) =>
+    private static Task<string> DeployAsync(HttpClient client, string component, DateTimeOffset at, string environment = "production") =>
         IngestAsync(client, "git", $"deploy:{component}:{Guid.NewGuid():N}", "deployment", at,
-            new JsonObject { ["component"] = component, ["environment"] = "production" }, severity: "info");
+            new JsonObject { ["component"] = component, ["environment"] = environment }, severity: "info");
 
     private static Task<string> SpikeAsync(HttpClient client, string component, DateTimeOffset at) =>
         IngestAsync(client, "logs", $"spike:{component}:{Guid.NewGuid():N}", "error_spike", at, new JsonObject { ["service"] = component, ["count"] = 300 });
@@ -507,7 +507,9 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
     /// <summary>
     /// The latest deployment of the affected component before the impact is its first suspect even
     /// 9 h earlier, and stops being it when a later deployment of the component arrives: the earlier
-    /// one is scored again and drops to a suggestion. The explanation agrees with the stored links.
+    /// one is scored again and drops to a suggestion. A staging deployment in between changes nothing
+    /// (production did not change), and does not hide the earlier one from the later one. The
+    /// explanation agrees with the stored links.
     /// </summary>
     [Fact]
     public async Task TheLatestDeploymentOfTheAffectedComponentIsTheFirstSuspectUntilALaterOneArrives()
@@ -522,6 +524,10 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
         Assert.True(Has(LinkTo(linked, api), "linked"));
         var evidence = LinkTo(linked, api)!["strategies"]!.AsArray().Single(s => s!["strategy"]!.GetValue<string>() == "source_evidence")!["reason"]!.GetValue<string>();
         Assert.Contains("the latest of the affected component before the impact began", evidence, StringComparison.Ordinal);
+
+        var staging = await DeployAsync(B, "t10-api", now.AddHours(-6), environment: "staging");
+        await CheckedAsync(staging);
+        Assert.True(Has(LinkTo(await LinkAsync(release, api, l => Has(l, "linked")), api), "linked"));
 
         var later = await DeployAsync(A, "t10-api", now.AddHours(-3));
         Assert.True(Has(LinkTo(await LinkAsync(later, api, l => Has(l, "linked")), api), "linked"));
