@@ -81,7 +81,7 @@ public static class Corroboration
             // Only a symptom linked to or suggested for an investigation can corroborate.
             foreach (var hit in index.KeyedEvents(new KeyedLookup(SearchFields.LinkedSymptomKeys, keys) { From = since, To = since + window, Max = SymptomCap }))
             {
-                var (symptom, symptomFacts) = StoredEvents.ReadWithFacts(hit, catalog);
+                var (symptom, symptomFacts) = StoredEvents.ReadSymptom(hit, catalog);
                 symptoms.TryAdd(symptom.Id, (symptom, symptomFacts));
             }
         }
@@ -150,7 +150,7 @@ public static class Corroboration
                 PerPage = Cap,
             }).Hits)
             {
-                var (symptom, facts) = StoredEvents.ReadWithFacts(hit, catalog);
+                var (symptom, facts) = StoredEvents.ReadSymptom(hit, catalog);
                 var link = symptom.Links.FirstOrDefault(l => l.InvestigationId == investigationId && l.Status is EventLinkStatus.Linked or EventLinkStatus.Suggested);
                 if (facts.IsSymptom && link is not null && facts.Components.Any(c => c.Name == component))
                 {

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using RootCause.Catalog;
 using RootCause.Common;
 using RootCause.Events;
@@ -33,9 +34,61 @@ public static class StoredEvents
 
     public static Event Read(SearchHit hit) => Get(hit).Event;
 
-    public static (Event Event, EventFacts Facts) ReadWithFacts(SearchHit hit, ServiceCatalog catalog)
+    public static (Event Event, EventFacts Facts) ReadWithFacts(SearchHit hit, ServiceCatalog catalog) => WithFacts(Get(hit), catalog);
+
+    /// <summary>
+    /// A symptom read for corroboration, which needs of its links only the investigation and the
+    /// status: the links are read without their confidence, summary, strategies and reasons (most of a
+    /// linked symptom's record; a symptom linked to ten investigations stores about 13 KB of them).
+    /// Such an event must not be scored, shown or written: its links are incomplete. A record already
+    /// parsed whole is taken as it is.
+    /// </summary>
+    public static (Event Event, EventFacts Facts) ReadSymptom(SearchHit hit, ServiceCatalog catalog) =>
+        WithFacts(Table.TryGetValue(hit.Json, out var whole)
+            ? whole
+            : Symptoms.GetValue(hit.Json, json => new Parsed(JsonSerializer.Deserialize<Event>(json, SymptomOptions)!)), catalog);
+
+    private static readonly ConditionalWeakTable<string, Parsed> Symptoms = new();
+
+    private static readonly JsonSerializerOptions SymptomOptions = new(RootCauseJson.Options) { Converters = { new LinkStatusOnly() } };
+
+    /// <summary>Reads a link's investigation and status and skips the rest of it.</summary>
+    private sealed class LinkStatusOnly : JsonConverter<EventLink>
     {
-        var parsed = Get(hit);
+        public override EventLink Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new JsonException("A link is an object.");
+            }
+            Guid? investigation = null;
+            var status = EventLinkStatus.Linked;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+            {
+                var name = reader.ValueTextEquals("investigation_id"u8) ? 1 : reader.ValueTextEquals("status"u8) ? 2 : 0;
+                reader.Read();
+                switch (name)
+                {
+                    case 1:
+                        investigation = reader.GetGuid();
+                        break;
+                    case 2:
+                        status = JsonSerializer.Deserialize<EventLinkStatus>(ref reader, options);
+                        break;
+                    default:
+                        reader.Skip();
+                        break;
+                }
+            }
+            return new EventLink { InvestigationId = investigation ?? throw new JsonException("A link names no investigation_id."), Status = status };
+        }
+
+        public override void Write(Utf8JsonWriter writer, EventLink value, JsonSerializerOptions options) =>
+            throw new NotSupportedException("A link read for corroboration is never written.");
+    }
+
+    private static (Event Event, EventFacts Facts) WithFacts(Parsed parsed, ServiceCatalog catalog)
+    {
         if (Volatile.Read(ref parsed.Facts) is { } known && known.Version == catalog.Version)
         {
             return (parsed.Event, known.Facts);

@@ -19,7 +19,7 @@ public sealed class StoredEventsTests
         Components = [new Component { Name = "checkout-api", Service = "checkout", Aliases = [alias] }],
     });
 
-    private static string Record() => JsonSerializer.Serialize(new Event
+    private static string Record(IReadOnlyList<EventLink>? links = null) => JsonSerializer.Serialize(new Event
     {
         Id = Guid.NewGuid(),
         Source = EventSource.Logs,
@@ -27,7 +27,46 @@ public sealed class StoredEventsTests
         EventType = "error_spike",
         Timestamp = DateTimeOffset.UtcNow,
         Data = """{"service":"checkout","count":120}""",
+        Links = links ?? [],
     }, RootCauseJson.Options);
+
+    private static EventLink Link(EventLinkStatus status, string decidedBy = LinkDeciders.Linker) => new()
+    {
+        InvestigationId = Guid.NewGuid(),
+        Status = status,
+        Confidence = 0.8,
+        Summary = "An error spike of checkout-api during the impact.",
+        Strategies = [new StrategyScore("time", 1, 0.25, "During the impact."), new StrategyScore("component", 1, 0.35, "It names checkout-api.")],
+        DecidedBy = decidedBy,
+        DecidedAt = DateTimeOffset.UtcNow,
+        Note = decidedBy == LinkDeciders.Linker ? null : "seen it",
+    };
+
+    /// <summary>
+    /// A symptom read for corroboration keeps of each link the investigation and the status, in order,
+    /// and the same facts as a whole read; it does not take the place of a whole read of the same
+    /// record, and a record already read whole is handed out whole.
+    /// </summary>
+    [Fact]
+    public void ASymptomReadForCorroborationKeepsEachLinksInvestigationAndStatus()
+    {
+        var catalog = Catalog(1, "checkout");
+        var links = new[] { Link(EventLinkStatus.Linked), Link(EventLinkStatus.Suggested), Link(EventLinkStatus.Rejected, "ana") };
+        var json = Record(links);
+
+        var (symptom, facts) = StoredEvents.ReadSymptom(new SearchHit(json, null, null), catalog);
+        Assert.Equal(links.Select(l => (l.InvestigationId, l.Status)), symptom.Links.Select(l => (l.InvestigationId, l.Status)));
+        Assert.All(symptom.Links, l => Assert.Empty(l.Strategies));
+        Assert.Contains(facts.Components, c => c.Name == "checkout-api");
+        Assert.True(facts.IsSymptom);
+
+        var (whole, wholeFacts) = StoredEvents.ReadWithFacts(new SearchHit(json, null, null), catalog);
+        Assert.NotSame(symptom, whole);
+        Assert.Equal(links.Select(l => l.Strategies.Count), whole.Links.Select(l => l.Strategies.Count));
+        Assert.Equal(wholeFacts.Components, facts.Components);
+        Assert.Equal((whole.Id, whole.Timestamp, whole.Data), (symptom.Id, symptom.Timestamp, symptom.Data));
+        Assert.Same(whole, StoredEvents.ReadSymptom(new SearchHit(json, null, null), catalog).Event);
+    }
 
     [Fact]
     public void ARecordReadAgainIsParsedOnceAndItsFactsFollowTheCatalog()
