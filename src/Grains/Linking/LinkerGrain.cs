@@ -253,9 +253,14 @@ public sealed class LinkerGrain(
         {
             yield break;
         }
-        foreach (var change in DeploymentLookup.ChangesOf(facts, index, catalog, from, deployment.Timestamp, newestFirst: true).Skip(FirstReads))
+        // By id, not by position: the index may have refreshed between the two lookups.
+        var seen = first.Select(c => c.Id).ToHashSet();
+        foreach (var change in DeploymentLookup.ChangesOf(facts, index, catalog, from, deployment.Timestamp, newestFirst: true))
         {
-            yield return change;
+            if (seen.Add(change.Id))
+            {
+                yield return change;
+            }
         }
     }
 
