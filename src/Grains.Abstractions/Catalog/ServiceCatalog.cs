@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+
 namespace RootCause.Catalog;
 
 /// <summary>
@@ -122,7 +124,7 @@ public sealed class ServiceCatalog
         return _neighbourhoods.GetOrAdd((start.Name, maxHops), key => Walk(key.Name, key.MaxHops));
     }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Name, int MaxHops), (string Name, int Hops, string Direction)[]> _neighbourhoods = new();
+    private readonly ConcurrentDictionary<(string Name, int MaxHops), (string Name, int Hops, string Direction)[]> _neighbourhoods = new();
 
     private (string Name, int Hops, string Direction)[] Walk(string startName, int maxHops)
     {

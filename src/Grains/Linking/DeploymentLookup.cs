@@ -69,7 +69,8 @@ public static class DeploymentLookup
     /// <summary>
     /// For a production deployment: the earliest later production deployment, within
     /// <see cref="NextDeploymentHorizon"/>, of a component it deployed, from the stored changes of
-    /// those components (their names, aliases, repositories and pipelines).
+    /// those components (their names, aliases, repositories and pipelines), oldest first: the first
+    /// that counts is the next one, so usually only the first few are read.
     /// </summary>
     private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, ISearchIndex index, ServiceCatalog catalog)
     {
@@ -77,34 +78,53 @@ public static class DeploymentLookup
         {
             return facts;
         }
-        // Oldest first, so the first that counts is the next one: a few are read, and the rest of the
-        // horizon only when none of them counts (a staging deployment, one of another component
-        // under a shared key).
-        var (from, to) = (deployment.Timestamp, deployment.Timestamp + NextDeploymentHorizon);
-        var first = ChangesOf(facts, index, catalog, from, to, max: FirstReads).ToList();
-        var found = WithNextDeployment(facts, deployment, first, catalog);
-        return found.NextDeploymentAt is not null || first.Count < FirstReads
-            ? found
-            : WithNextDeployment(facts, deployment, ChangesOf(facts, index, catalog, from, to), catalog);
+        var mine = facts.Components.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+        var next = ChangesOf(facts, index, catalog, deployment.Timestamp, deployment.Timestamp + NextDeploymentHorizon)
+            .FirstOrDefault(e => IsNextOf(e, deployment, mine, catalog));
+        return next is null ? facts : facts with { NextDeploymentAt = next.Timestamp };
     }
-
-    /// <summary>Deployments read before the rest of a horizon is asked for.</summary>
-    private const int FirstReads = 8;
 
     /// <summary>
     /// Stored deployments (and CI jobs that released) of the components <paramref name="facts"/>
     /// names, from <paramref name="from"/> to <paramref name="to"/>, oldest first (newest first with
-    /// <paramref name="newestFirst"/>), at most <paramref name="max"/>: the nearest to the end the lookup starts from.
+    /// <paramref name="newestFirst"/>), at most 100: the nearest to the end the lookup starts from.
     /// Commits and builds are not read (the index keys deployments apart, <see cref="SearchFields.DeploymentKeys"/>).
+    /// Read as they are enumerated: the first <see cref="FirstReads"/>, and the rest only when the
+    /// caller goes on (the next deployment, and the walk back over earlier ones, mostly stop at the
+    /// first production deployment); the rest is taken by id, not by position, since the index may
+    /// have refreshed between the two lookups.
     /// </summary>
-    public static IEnumerable<Event> ChangesOf(EventFacts facts, ISearchIndex index, ServiceCatalog catalog, DateTimeOffset from, DateTimeOffset to, bool newestFirst = false, int max = 100) =>
-        index.KeyedEvents(new KeyedLookup(SearchFields.DeploymentKeys, [.. facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal)])
+    public static IEnumerable<Event> ChangesOf(EventFacts facts, ISearchIndex index, ServiceCatalog catalog, DateTimeOffset from, DateTimeOffset to, bool newestFirst = false)
+    {
+        var lookup = new KeyedLookup(SearchFields.DeploymentKeys, [.. facts.Components.SelectMany(c => Corroboration.ChangeKeys(catalog, c.Name)).Distinct(StringComparer.Ordinal)])
         {
             From = from,
             To = to,
             NewestFirst = newestFirst,
-            Max = max,
-        }).Select(StoredEvents.Read);
+            Max = FirstReads,
+        };
+        var first = index.KeyedEvents(lookup).Select(StoredEvents.Read).ToList();
+        foreach (var change in first)
+        {
+            yield return change;
+        }
+        if (first.Count < FirstReads)
+        {
+            yield break;
+        }
+        var seen = first.Select(c => c.Id).ToHashSet();
+        foreach (var hit in index.KeyedEvents(lookup with { Max = 100 }))
+        {
+            var change = StoredEvents.Read(hit);
+            if (seen.Add(change.Id))
+            {
+                yield return change;
+            }
+        }
+    }
+
+    /// <summary>Deployments a lookup of a component's deployments reads before it asks for the rest.</summary>
+    private const int FirstReads = 8;
 
     private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, IEnumerable<Event> events, ServiceCatalog catalog)
     {
@@ -113,12 +133,19 @@ public static class DeploymentLookup
             return facts;
         }
         var mine = facts.Components.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        var next = events
-            .Where(e => e.Id != deployment.Id && e.DeletedAt is null && e.Timestamp > deployment.Timestamp && e.Timestamp - deployment.Timestamp <= NextDeploymentHorizon)
-            .Select(e => (Event: e, Facts: EventFacts.From(e, catalog)))
-            .Where(d => d.Facts.Kind == EventKind.Deployment && InProduction(d.Facts) && d.Facts.Components.Any(c => mine.Contains(c.Name)))
-            .Select(d => (DateTimeOffset?)d.Event.Timestamp)
-            .Min();
+        var next = events.Where(e => IsNextOf(e, deployment, mine, catalog)).Select(e => (DateTimeOffset?)e.Timestamp).Min();
         return next is null ? facts : facts with { NextDeploymentAt = next };
+    }
+
+    /// <summary>Whether <paramref name="candidate"/> can be <paramref name="deployment"/>'s next one: a later production deployment, within the horizon, of one of its components (<paramref name="mine"/>).</summary>
+    private static bool IsNextOf(Event candidate, Event deployment, HashSet<string> mine, ServiceCatalog catalog)
+    {
+        if (candidate.Id == deployment.Id || candidate.DeletedAt is not null || candidate.Timestamp <= deployment.Timestamp
+            || candidate.Timestamp - deployment.Timestamp > NextDeploymentHorizon)
+        {
+            return false;
+        }
+        var facts = EventFacts.From(candidate, catalog);
+        return facts.Kind == EventKind.Deployment && InProduction(facts) && facts.Components.Any(c => mine.Contains(c.Name));
     }
 }

@@ -198,7 +198,8 @@ public sealed class LinkerGrain(
         // join the passed components only once all of them were looked at.
         var sameInstant = new List<string>();
         DateTimeOffset? instant = null;
-        foreach (var earlier in EarlierChanges(deployment, facts, catalog))
+        // Read as the walk goes: usually it ends within the first few (DeploymentLookup.ChangesOf).
+        foreach (var earlier in DeploymentLookup.ChangesOf(facts, index, catalog, deployment.Timestamp - DeploymentLookup.NextDeploymentHorizon, deployment.Timestamp, newestFirst: true))
         {
             if (earlier.Id == deployment.Id || earlier.Timestamp >= deployment.Timestamp)
             {
@@ -235,37 +236,6 @@ public sealed class LinkerGrain(
             }
         }
     }
-
-    /// <summary>
-    /// The deployments of <paramref name="facts"/>' components within the horizon before
-    /// <paramref name="deployment"/>, the latest first: a few are read first, since the walk above
-    /// usually ends at the first production one, and the rest of the horizon's only when it goes on.
-    /// </summary>
-    private IEnumerable<Event> EarlierChanges(Event deployment, EventFacts facts, ServiceCatalog catalog)
-    {
-        var from = deployment.Timestamp - DeploymentLookup.NextDeploymentHorizon;
-        var first = DeploymentLookup.ChangesOf(facts, index, catalog, from, deployment.Timestamp, newestFirst: true, max: FirstReads).ToList();
-        foreach (var change in first)
-        {
-            yield return change;
-        }
-        if (first.Count < FirstReads)
-        {
-            yield break;
-        }
-        // By id, not by position: the index may have refreshed between the two lookups.
-        var seen = first.Select(c => c.Id).ToHashSet();
-        foreach (var change in DeploymentLookup.ChangesOf(facts, index, catalog, from, deployment.Timestamp, newestFirst: true))
-        {
-            if (seen.Add(change.Id))
-            {
-                yield return change;
-            }
-        }
-    }
-
-    /// <summary>Deployments a walk over a component's deployments reads before it asks for the rest.</summary>
-    private const int FirstReads = 8;
 
     /// <summary>
     /// A symptom linked to or suggested for an investigation that does not name its component may
