@@ -122,6 +122,7 @@ public static class LinkingBenchmark
             var sustained = workload.Events("sustained", options.Events, LinkingWorkload.TargetedShare);
             var baseline = LinkingWorkload.Rekeyed(sustained, "baseline");
             var latency = workload.Events("latency", options.Rate * options.Duration, targetedShare: 1);
+            var unclaimed = workload.Unclaimed("unclaimed", Math.Max(1, options.Events / 3));
             results.Load.Add(("start", LoadAverage()));
 
             await SetUpAsync(workload, results);
@@ -193,14 +194,25 @@ public static class LinkingBenchmark
             results.Load.Add(("after latency", LoadAverage()));
             // Above the linker's capacity the phase ends with a backlog: let it drain before the checks.
             await WaitForCounterAsync("latency", latency.Length - results.Latency.Failures, beforeLatency);
+            results.Load.Add(("after latency drained", LoadAverage()));
 
-            foreach (var (phase, events) in new[] { ("baseline", baseline), ("sustained", sustained), ("latency", latency) })
+            // The pipeline's own cost: events no investigation can claim, ingested as the sustained
+            // phase's are. Nothing is scored; what is left is the hand-off, the delivery, the linker's
+            // reads and its one write per event, and the index following both writes.
+            var countersBefore = await CountersAsync();
+            results.Unclaimed = await IngestPhaseAsync("unclaimed", unclaimed, waitForLinker: true);
+            var countersAfter = await CountersAsync();
+            results.UnclaimedCandidates = countersAfter.Candidates - countersBefore.Candidates;
+            results.Load.Add(("after unclaimed", LoadAverage()));
+
+            foreach (var (phase, events) in new[] { ("baseline", baseline), ("sustained", sustained), ("latency", latency), ("unclaimed", unclaimed) })
             {
                 results.Checks.Add(await CheckAsync(phase, events));
             }
             // The phases end when their last event was evaluated, by its own linker_checked_at.
             results.Drain = results.Drain with { Linked = results.Drain.Linked with { LastCheckedAt = results.Checks[0].LastCheckedAt } };
             results.Sustained = results.Sustained with { Linked = results.Sustained.Linked! with { LastCheckedAt = results.Checks[1].LastCheckedAt } };
+            results.Unclaimed = results.Unclaimed with { Linked = results.Unclaimed.Linked! with { LastCheckedAt = results.Checks[3].LastCheckedAt } };
             results.Queues = await _stored.QueuesAsync();
             results.Counters = await CountersAsync();
             return results;
@@ -332,6 +344,7 @@ public static class LinkingBenchmark
         /// <summary>Closed-loop ingest of <paramref name="events"/>; with <paramref name="waitForLinker"/>, then until each is evaluated.</summary>
         private async Task<IngestPhaseResult> IngestPhaseAsync(string phase, PlannedEvent[] events, bool waitForLinker)
         {
+            Progress($"{phase}: ingesting {events.Length} events{(waitForLinker ? " with the linker on" : "")}");
             var evaluatedBefore = meter.Evaluated;
             var pgBefore = await _postgres.SnapshotAsync();
             var activityBefore = await _stored.ActivityAsync();

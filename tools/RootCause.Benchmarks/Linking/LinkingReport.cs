@@ -91,6 +91,10 @@ public sealed class LinkingResults
     public DrainResult? Drain { get; set; }
     public IngestPhaseResult? Sustained { get; set; }
     public LatencyPhaseResult? Latency { get; set; }
+    /// <summary>Events no investigation can claim, ingested with the linker on: the pipeline's own cost.</summary>
+    public IngestPhaseResult? Unclaimed { get; set; }
+    /// <summary>Candidate investigations the linker scored during the unclaimed phase (expected 0).</summary>
+    public long UnclaimedCandidates { get; set; }
     public List<PhaseCheck> Checks { get; } = [];
     public (long Queued, long DeadLetters) Queues { get; set; }
     public LinkerCounters? Counters { get; set; }
@@ -100,7 +104,7 @@ public sealed class LinkingResults
 
     public bool Ok =>
         Baseline is { Sample.Failures: 0 } && Sustained is { Sample.Failures: 0, AllEvaluated: true } && Drain is { AllEvaluated: true }
-        && Latency is { NotLinked: 0, Failures: 0 } && Checks.All(c => c.Ok) && Queues.Queued == 0 && Queues.DeadLetters == 0;
+        && Latency is { NotLinked: 0, Failures: 0 } && Unclaimed is { Sample.Failures: 0, AllEvaluated: true } && UnclaimedCandidates == 0 && Checks.All(c => c.Ok) && Queues.Queued == 0 && Queues.DeadLetters == 0;
 }
 
 /// <summary>The Markdown the linking benchmark prints.</summary>
@@ -141,6 +145,12 @@ public static class LinkingReport
             o.WriteLine(string.Create(c,
                 $"| sustained ingest with linking on | {s.Acknowledged} | {s.AckPerSecond:F0} | {l.P50:F2} | {l.P99:F2} | {Rate(s.LinkedPerSecond)} | {Seconds(s.LinkedSeconds)} | {PerEvent(s.ProcessCpuSeconds, s.Acknowledged)} | {PerEvent(s.PostgresCpuSeconds, s.Acknowledged)} | {Ratio(s.Activity.Commits, s.Acknowledged)} | {Ratio(s.Activity.RowsWritten, s.Acknowledged)} |"));
         }
+        if (r.Unclaimed is { } u)
+        {
+            var l = LatencySummary.Of(u.Sample.Latencies);
+            o.WriteLine(string.Create(c,
+                $"| unclaimed: ingest with linking on, events no investigation can claim (nothing scored) | {u.Acknowledged} | {u.AckPerSecond:F0} | {l.P50:F2} | {l.P99:F2} | {Rate(u.LinkedPerSecond)} | {Seconds(u.LinkedSeconds)} | {PerEvent(u.ProcessCpuSeconds, u.Acknowledged)} | {PerEvent(u.PostgresCpuSeconds, u.Acknowledged)} | {Ratio(u.Activity.Commits, u.Acknowledged)} | {Ratio(u.Activity.RowsWritten, u.Acknowledged)} |"));
+        }
         o.WriteLine();
         if (r.Baseline is { } baseline && r.Sustained is { } sustained)
         {
@@ -155,6 +165,14 @@ public static class LinkingReport
             o.WriteLine($"- CPU: baseline {baseline.Machine}; drain {r.Drain?.Machine}; sustained (ingest until all evaluated) {sustained.Machine}.");
             o.WriteLine(string.Create(c,
                 $"- Linker evaluations (the `rootcause.linker.events` counter, redeliveries included): drain {r.Drain?.Evaluations} for {r.Drain?.Events} events, sustained {sustained.Evaluations} for {sustained.Acknowledged} events."));
+            if (r.Unclaimed is { } unclaimed)
+            {
+                var floor = unclaimed.LinkedPerSecond ?? 0;
+                o.WriteLine(string.Create(c,
+                    $"- The pipeline's own cost (unclaimed phase, run after the latency phase): {floor:F0} events/s evaluated with nothing to score "
+                    + $"({r.UnclaimedCandidates} candidates scored, expected 0), against the baseline's {baseline.AckPerSecond:F0} acknowledged/s; "
+                    + $"linking proper (candidates, scoring, lookups, reviews) takes the sustained phase from there to {linked:F0}/s. CPU: {unclaimed.Machine}."));
+            }
             foreach (var (phase, requested, run) in r.Reviews)
             {
                 o.WriteLine(string.Create(c,

@@ -89,6 +89,23 @@ public sealed class LinkingWorkload
         return events;
     }
 
+    /// <summary>
+    /// Events of one phase that no investigation can claim: every one names a system the catalog does
+    /// not know (the first kind of noise), so the registry offers no candidate and nothing is scored.
+    /// What the linker still does for them (wait for the registry, read the event, look up a change's
+    /// deployment and symptoms, store that it was evaluated) is the pipeline's own cost.
+    /// </summary>
+    public PlannedEvent[] Unclaimed(string phase, int count)
+    {
+        var metadata = new JsonObject { ["bench_phase"] = phase }.ToJsonString();
+        var events = new PlannedEvent[count];
+        for (var i = 0; i < count; i++)
+        {
+            events[i] = Unknown(PickKind(), metadata);
+        }
+        return events;
+    }
+
     /// <summary>The same drafts under other source ids (so other grains), for a phase of their own.</summary>
     public static PlannedEvent[] Rekeyed(IEnumerable<PlannedEvent> events, string phase)
     {
@@ -186,9 +203,7 @@ public sealed class LinkingWorkload
         var roll = _random.NextDouble();
         if (roll < 0.25)
         {
-            // Something the catalog does not know: a sandbox, a batch job, a retired system.
-            var n = _random.Next(50).ToString(CultureInfo.InvariantCulture);
-            return Make(kind, $"legacy-batch-{n}", $"sandbox-{n}", _now - TimeSpan.FromMinutes(30 * _random.NextDouble()), metadata, null);
+            return Unknown(kind, metadata);
         }
         var component = _components[_random.Next(_components.Count)];
         var at = roll < 0.60
@@ -200,6 +215,13 @@ public sealed class LinkingWorkload
             // now), but from staging: the linker scales events of another environment down.
             : _now - TimeSpan.FromSeconds(90 * _random.NextDouble());
         return Make(kind, component.Name, component.Service!, at, metadata, null, roll < 0.60 ? "production" : "staging");
+    }
+
+    /// <summary>Something the catalog does not know: a sandbox, a batch job, a retired system.</summary>
+    private PlannedEvent Unknown(string kind, string metadata)
+    {
+        var n = _random.Next(50).ToString(CultureInfo.InvariantCulture);
+        return Make(kind, $"legacy-batch-{n}", $"sandbox-{n}", _now - TimeSpan.FromMinutes(30 * _random.NextDouble()), metadata, null);
     }
 
     private string PickKind()
