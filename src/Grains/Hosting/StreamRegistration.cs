@@ -81,7 +81,7 @@ public static class StreamRegistration
             stream.ConfigureAdoNet(o => o.Configure(ado =>
             {
                 ado.Invariant = PersistenceRegistration.Invariant;
-                ado.ConnectionString = PersistenceRegistration.StorageConnectionString(connectionString);
+                ado.ConnectionString = PersistenceRegistration.StreamConnectionString(connectionString);
                 ado.MaxAttempts = options.MaxAttempts;
                 ado.VisibilityTimeout = TimeSpan.FromSeconds(options.VisibilityTimeoutSeconds);
                 ado.ExpiryTimeout = TimeSpan.FromSeconds(options.ExpirySeconds);

@@ -29,4 +29,18 @@ public sealed class StorageConnectionStringTests
         Assert.Equal(0, built.MaxAutoPrepare);
         Assert.False(built.NoResetOnClose);
     }
+
+    [Fact]
+    public void TheStreamPlansEveryStatementAfreshUnlessTheOperatorSaysOtherwise()
+    {
+        var plain = new NpgsqlConnectionStringBuilder(PersistenceRegistration.StreamConnectionString("Host=db;Max Auto Prepare=0"));
+        var operatorOptions = new NpgsqlConnectionStringBuilder(
+            PersistenceRegistration.StreamConnectionString("Host=db;Options=-c plan_cache_mode=auto -c statement_timeout=5000"));
+
+        Assert.Equal(PersistenceRegistration.CustomPlans, plain.Options);
+        Assert.Equal(0, plain.MaxAutoPrepare);
+        Assert.True(plain.NoResetOnClose);
+        // PostgreSQL applies the options in order, so what the operator wrote comes last and wins.
+        Assert.Equal(PersistenceRegistration.CustomPlans + " -c plan_cache_mode=auto -c statement_timeout=5000", operatorOptions.Options);
+    }
 }

@@ -34,7 +34,7 @@ internal sealed class StreamQueries(string connectionString, string queueId) : I
 
     public async Task<List<Dequeued>> GetAsync(
         int maxCount = 10, int maxAttempts = 5, int visibilitySeconds = 60, int removalSeconds = 3600,
-        int evictionIntervalSeconds = 10, int evictionBatchSize = 1000, NpgsqlConnection? connection = null)
+        int evictionIntervalSeconds = 10, int evictionBatchSize = 1000, NpgsqlConnection? connection = null, bool prepare = false)
     {
         await using var command = await CommandAsync("GetStreamMessagesKey", connection);
         command.Parameters.Add(Int("MaxCount", maxCount));
@@ -43,6 +43,11 @@ internal sealed class StreamQueries(string connectionString, string queueId) : I
         command.Parameters.Add(Int("RemovalTimeout", removalSeconds));
         command.Parameters.Add(Int("EvictionInterval", evictionIntervalSeconds));
         command.Parameters.Add(Int("EvictionBatchSize", evictionBatchSize));
+        if (prepare)
+        {
+            // A server-side prepared statement, as Npgsql makes of a statement the provider repeats.
+            await command.PrepareAsync();
+        }
         await using var reader = await command.ExecuteReaderAsync();
         var messages = new List<Dequeued>();
         while (await reader.ReadAsync())
