@@ -171,7 +171,7 @@ public static class LinkingReport
                 o.WriteLine(string.Create(c,
                     $"- The pipeline's own cost (unclaimed phase, run after the latency phase): {floor:F0} events/s evaluated with nothing to score "
                     + $"({r.UnclaimedCandidates} candidates scored, expected 0), against the baseline's {baseline.AckPerSecond:F0} acknowledged/s; "
-                    + $"linking proper (candidates, scoring, lookups, reviews) takes the sustained phase from there to {linked:F0}/s. CPU: {unclaimed.Machine}."));
+                    + $"linking proper (candidates, scoring, lookups, reviews) takes the sustained phase from there to {linked:F0}/s; {unclaimed.Machine}."));
             }
             foreach (var (phase, requested, run) in r.Reviews)
             {
