@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using RootCause.Database;
 
 namespace RootCause.Benchmarks;
 
@@ -58,13 +59,13 @@ public sealed class RawInsertBaseline : IAsyncDisposable
 
     public async Task InsertAsync(Guid id, byte[] payload)
     {
-        var bytes = id.ToByteArray();
+        var (n0, n1) = GuidKeys.Split(id);
         await using var command = _source.CreateCommand(InsertSql);
         command.Parameters.Add(new NpgsqlParameter<string>("service_id", NpgsqlDbType.Text) { TypedValue = _serviceId });
         command.Parameters.Add(new NpgsqlParameter<int>("grain_type_hash", NpgsqlDbType.Integer) { TypedValue = 0x6576_656e });
         command.Parameters.Add(new NpgsqlParameter<int>("grain_id_hash", NpgsqlDbType.Integer) { TypedValue = id.GetHashCode() });
-        command.Parameters.Add(new NpgsqlParameter<long>("n0", NpgsqlDbType.Bigint) { TypedValue = BitConverter.ToInt64(bytes, 0) });
-        command.Parameters.Add(new NpgsqlParameter<long>("n1", NpgsqlDbType.Bigint) { TypedValue = BitConverter.ToInt64(bytes, 8) });
+        command.Parameters.Add(new NpgsqlParameter<long>("n0", NpgsqlDbType.Bigint) { TypedValue = n0 });
+        command.Parameters.Add(new NpgsqlParameter<long>("n1", NpgsqlDbType.Bigint) { TypedValue = n1 });
         command.Parameters.Add(new NpgsqlParameter<byte[]>("payload", NpgsqlDbType.Bytea) { TypedValue = payload });
         await command.ExecuteNonQueryAsync();
     }

@@ -190,14 +190,5 @@ public sealed record ChangeRow(
     DateTimeOffset ChangedAt)
 {
     /// <summary>The Guid key of a Guid-keyed grain, rebuilt from n0 and n1 the way Orleans split it.</summary>
-    public Guid GuidKey
-    {
-        get
-        {
-            Span<byte> bytes = stackalloc byte[16];
-            BitConverter.TryWriteBytes(bytes, GrainIdN0);
-            BitConverter.TryWriteBytes(bytes[8..], GrainIdN1);
-            return new Guid(bytes);
-        }
-    }
+    public Guid GuidKey => GuidKeys.Join(GrainIdN0, GrainIdN1);
 }

@@ -4,6 +4,7 @@ using Npgsql;
 using NpgsqlTypes;
 using Orleans.Configuration;
 using Orleans.Storage;
+using RootCause.Database;
 
 namespace RootCause.Events;
 
@@ -95,7 +96,7 @@ public sealed class EventStateWriter(NpgsqlDataSource dataSource, IOptions<Clust
     public Task<string> UpdateAsync(Guid id, string etag, byte[] payload)
     {
         var expected = int.Parse(etag, NumberStyles.Integer, CultureInfo.InvariantCulture);
-        var (n0, n1) = KeyOf(id);
+        var (n0, n1) = GuidKeys.Split(id);
         var pending = new Pending(id, n0, n1, expected, payload);
         lock (_gate)
         {
@@ -107,14 +108,6 @@ public sealed class EventStateWriter(NpgsqlDataSource dataSource, IOptions<Clust
             }
         }
         return pending.Done.Task;
-    }
-
-    /// <summary>The grain storage's split of a Guid key: its first and last eight bytes.</summary>
-    public static (long N0, long N1) KeyOf(Guid id)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        id.TryWriteBytes(bytes);
-        return (BitConverter.ToInt64(bytes), BitConverter.ToInt64(bytes[8..]));
     }
 
     private async Task RunAsync()

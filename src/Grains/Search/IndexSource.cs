@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
+using RootCause.Database;
 
 namespace RootCause.Search;
 
@@ -62,7 +63,7 @@ public sealed class IndexSource(NpgsqlDataSource dataSource, string serviceId)
         await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SequentialAccess, ct);
         while (await reader.ReadAsync(ct))
         {
-            yield return new StoredState(reader.GetString(0), GuidFrom(reader.GetInt64(1), reader.GetInt64(2)), await reader.GetFieldValueAsync<byte[]>(3, ct));
+            yield return new StoredState(reader.GetString(0), GuidKeys.Join(reader.GetInt64(1), reader.GetInt64(2)), await reader.GetFieldValueAsync<byte[]>(3, ct));
         }
     }
 
@@ -86,18 +87,9 @@ public sealed class IndexSource(NpgsqlDataSource dataSource, string serviceId)
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            result.Add(new StoredState(reader.GetString(0), GuidFrom(reader.GetInt64(1), reader.GetInt64(2)),
+            result.Add(new StoredState(reader.GetString(0), GuidKeys.Join(reader.GetInt64(1), reader.GetInt64(2)),
                 reader.IsDBNull(3) ? null : await reader.GetFieldValueAsync<byte[]>(3, ct)));
         }
         return result;
-    }
-
-    /// <summary>A Guid key from the two halves Orleans stores (see ChangeRow.GuidKey).</summary>
-    public static Guid GuidFrom(long n0, long n1)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        BitConverter.TryWriteBytes(bytes, n0);
-        BitConverter.TryWriteBytes(bytes[8..], n1);
-        return new Guid(bytes);
     }
 }

@@ -5,6 +5,7 @@ using Orleans.Configuration;
 using Orleans.Storage;
 using RootCause.Events;
 using RootCause.Tests.Infrastructure;
+using RootCause.Database;
 
 namespace RootCause.Tests.Database;
 
@@ -19,7 +20,7 @@ public sealed class EventStateWriterTests
 
     private static async Task InsertAsync(NpgsqlDataSource db, Guid id, string json)
     {
-        var (n0, n1) = EventStateWriter.KeyOf(id);
+        var (n0, n1) = GuidKeys.Split(id);
         await using var command = db.CreateCommand(
             """
             INSERT INTO orleans_storage (service_id, grain_type, grain_type_hash, grain_id_hash, grain_id_n0, grain_id_n1, payload_binary, version)
@@ -37,7 +38,7 @@ public sealed class EventStateWriterTests
     {
         await using var connection = await db.OpenConnectionAsync();
         var sql = await StoredStateQueries.LoadAsync(connection, "ReadFromStorageKey");
-        var (n0, n1) = EventStateWriter.KeyOf(id);
+        var (n0, n1) = GuidKeys.Split(id);
         await using var command = new NpgsqlCommand(sql, connection);
         command.Parameters.AddWithValue("ServiceId", StoredStateQueries.ServiceId);
         command.Parameters.AddWithValue("GrainTypeString", "event");
@@ -57,7 +58,7 @@ public sealed class EventStateWriterTests
         while (await reader.ReadAsync())
         {
             Assert.Equal(11, reader.GetInt32(4)); // the row's own key hash, as the grain storage records it
-            changes.Add((RootCause.Search.IndexSource.GuidFrom(reader.GetInt64(0), reader.GetInt64(1)), reader.GetInt32(2), reader.GetBoolean(3)));
+            changes.Add((GuidKeys.Join(reader.GetInt64(0), reader.GetInt64(1)), reader.GetInt32(2), reader.GetBoolean(3)));
         }
         return changes;
     }
@@ -66,7 +67,7 @@ public sealed class EventStateWriterTests
     private static async Task<NpgsqlTransaction> HoldRowAsync(NpgsqlConnection connection, Guid id)
     {
         var transaction = await connection.BeginTransactionAsync();
-        var (n0, n1) = EventStateWriter.KeyOf(id);
+        var (n0, n1) = GuidKeys.Split(id);
         await using var lockRow = new NpgsqlCommand("SELECT 1 FROM orleans_storage WHERE grain_id_n0 = @n0 AND grain_id_n1 = @n1 FOR UPDATE", connection, transaction);
         lockRow.Parameters.AddWithValue("n0", n0);
         lockRow.Parameters.AddWithValue("n1", n1);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
+using RootCause.Database;
 
 namespace RootCause.Benchmarks.Linking;
 
@@ -46,13 +47,9 @@ public sealed class StoredLinks(NpgsqlDataSource source, string serviceId)
         var n0 = new long[eventIds.Count];
         var n1 = new long[eventIds.Count];
         var i = 0;
-        Span<byte> bytes = stackalloc byte[16];
         foreach (var id in eventIds)
         {
-            // The halves Orleans stores for a Guid key (the inverse of IndexSource.GuidFrom).
-            id.TryWriteBytes(bytes);
-            n0[i] = BitConverter.ToInt64(bytes[..8]);
-            n1[i] = BitConverter.ToInt64(bytes[8..]);
+            (n0[i], n1[i]) = GuidKeys.Split(id);
             i++;
         }
         await using var command = source.CreateCommand(

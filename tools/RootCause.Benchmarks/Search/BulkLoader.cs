@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using RootCause.Database;
 
 namespace RootCause.Benchmarks.Search;
 
@@ -27,7 +28,7 @@ public sealed class BulkLoader(NpgsqlDataSource dataSource, string serviceId)
         {
             foreach (var row in rows)
             {
-                var (n0, n1) = StoredRecords.Halves(row.Id);
+                var (n0, n1) = GuidKeys.Split(row.Id);
                 await storage.StartRowAsync(ct);
                 await storage.WriteAsync(serviceId, NpgsqlDbType.Text, ct);
                 await storage.WriteAsync(row.StateName, NpgsqlDbType.Text, ct);
@@ -49,7 +50,7 @@ public sealed class BulkLoader(NpgsqlDataSource dataSource, string serviceId)
         {
             foreach (var row in rows)
             {
-                var (n0, n1) = StoredRecords.Halves(row.Id);
+                var (n0, n1) = GuidKeys.Split(row.Id);
                 await changes.StartRowAsync(ct);
                 await changes.WriteAsync(serviceId, NpgsqlDbType.Text, ct);
                 await changes.WriteAsync(row.StateName, NpgsqlDbType.Text, ct);
@@ -73,7 +74,7 @@ public sealed class BulkLoader(NpgsqlDataSource dataSource, string serviceId)
     public async Task<ulong> WriteAsync(IReadOnlyList<StoredRow> rows, CancellationToken ct = default)
     {
         var types = rows.Select(r => r.StateName).ToArray();
-        var halves = rows.Select(r => StoredRecords.Halves(r.Id)).ToArray();
+        var halves = rows.Select(r => GuidKeys.Split(r.Id)).ToArray();
         var n0 = halves.Select(h => h.N0).ToArray();
         var n1 = halves.Select(h => h.N1).ToArray();
         var versions = rows.Select(r => r.Version).ToArray();

@@ -465,7 +465,7 @@ public static class SearchBenchmark
 
     private static async Task<(byte[] Payload, int Version)> StoredAsync(NpgsqlDataSource dataSource, string stateName, Guid id)
     {
-        var (n0, n1) = StoredRecords.Halves(id);
+        var (n0, n1) = GuidKeys.Split(id);
         await using var command = dataSource.CreateCommand(
             """
             SELECT payload_binary, version FROM orleans_storage

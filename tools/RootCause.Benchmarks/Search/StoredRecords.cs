@@ -53,11 +53,4 @@ public static class StoredRecords
 
     public static byte[] Serialize(EventState state) => JsonSerializer.SerializeToUtf8Bytes(state, RootCauseJson.Options);
 
-    /// <summary>The two halves Orleans stores for a Guid key (the inverse of IndexSource.GuidFrom).</summary>
-    public static (long N0, long N1) Halves(Guid id)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        id.TryWriteBytes(bytes);
-        return (BitConverter.ToInt64(bytes[..8]), BitConverter.ToInt64(bytes[8..]));
-    }
 }
