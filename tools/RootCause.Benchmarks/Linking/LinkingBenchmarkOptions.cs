@@ -5,7 +5,7 @@ namespace RootCause.Benchmarks.Linking;
 /// <summary>Command-line options of the linking benchmark (<c>RootCause.Benchmarks linking ...</c>).</summary>
 public sealed record LinkingBenchmarkOptions
 {
-    /// <summary>Events ingested in the sustained phase, and as many again in its baseline.</summary>
+    /// <summary>Events ingested in the sustained phase, as many again in its baseline, and a third as many in the unclaimed phase.</summary>
     public int Events { get; init; } = 60_000;
 
     /// <summary>Open investigations the events are linked against.</summary>
@@ -34,7 +34,7 @@ public sealed record LinkingBenchmarkOptions
 
     public const string Usage = """
         usage: RootCause.Benchmarks linking --connection <server connection string> [options]
-          --events N           events of the sustained phase, and as many for its baseline (default 60000)
+          --events N           events of the sustained phase, as many for its baseline, a third as many unclaimed (default 60000)
           --investigations N   open investigations (default 1000)
           --components N       catalog components, five per service (default 200)
           --concurrency N      ingests in flight in the closed-loop phases (default 32)
