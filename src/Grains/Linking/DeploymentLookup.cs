@@ -16,8 +16,6 @@ public static class DeploymentLookup
     /// <summary>How far after a deployment the next one of its components is looked for: the scorer's <see cref="LinkScorer.LatestDeploymentHorizon"/>.</summary>
     public static TimeSpan NextDeploymentHorizon => LinkScorer.LatestDeploymentHorizon;
 
-    private static bool InProduction(EventFacts facts) => facts.Environment is null || EventFacts.IsProduction(facts.Environment);
-
     /// <summary>
     /// <paramref name="facts"/> with <see cref="EventFacts.DeployedAt"/> filled in for a commit that
     /// names a sha, and <see cref="EventFacts.NextDeploymentAt"/> for a production deployment.
@@ -36,7 +34,7 @@ public static class DeploymentLookup
         foreach (var hit in index.KeyedEvents(new KeyedLookup(SearchFields.DeploymentKeys, ["s:" + sha]) { Max = 50 }))
         {
             var (stored, deployment) = StoredEvents.ReadWithFacts(hit, catalog);
-            if (deployment.Kind == EventKind.Deployment && InProduction(deployment) && (first is null || stored.Timestamp < first))
+            if (deployment.Kind == EventKind.Deployment && deployment.InProduction && (first is null || stored.Timestamp < first))
             {
                 first = stored.Timestamp;
             }
@@ -60,7 +58,7 @@ public static class DeploymentLookup
         }
         var first = events.Select(e => (Event: e, Facts: EventFacts.From(e, catalog)))
             .Where(d => d.Facts.Kind == EventKind.Deployment && d.Facts.Sha == sha
-                && (d.Facts.Environment is null || EventFacts.IsProduction(d.Facts.Environment)))
+                && d.Facts.InProduction)
             .Select(d => (DateTimeOffset?)d.Event.Timestamp)
             .Min();
         return first is null ? facts : facts with { DeployedAt = first };
@@ -74,7 +72,7 @@ public static class DeploymentLookup
     /// </summary>
     private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, ISearchIndex index, ServiceCatalog catalog)
     {
-        if (!InProduction(facts) || facts.Components.Count == 0)
+        if (!facts.InProduction || facts.Components.Count == 0)
         {
             return facts;
         }
@@ -128,7 +126,7 @@ public static class DeploymentLookup
 
     private static EventFacts WithNextDeployment(EventFacts facts, Event deployment, IEnumerable<Event> events, ServiceCatalog catalog)
     {
-        if (!InProduction(facts) || facts.Components.Count == 0)
+        if (!facts.InProduction || facts.Components.Count == 0)
         {
             return facts;
         }
@@ -146,6 +144,6 @@ public static class DeploymentLookup
             return false;
         }
         var facts = EventFacts.From(candidate, catalog);
-        return facts.Kind == EventKind.Deployment && InProduction(facts) && facts.Components.Any(c => mine.Contains(c.Name));
+        return facts.Kind == EventKind.Deployment && facts.InProduction && facts.Components.Any(c => mine.Contains(c.Name));
     }
 }

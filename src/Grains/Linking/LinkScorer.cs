@@ -392,7 +392,7 @@ public sealed class LinkScorer(LinkerOptions options)
             // The latest release of the affected component before the impact, with nothing of it
             // deployed since, is its first suspect even hours later (a latent bug waits for its input).
             EventKind.Deployment when ofAffected && before && ev.Timestamp <= anchor && detected - ev.Timestamp <= LatestDeploymentHorizon
-                && (facts.Environment is null || EventFacts.IsProduction(facts.Environment))
+                && facts.InProduction
                 && (facts.NextDeploymentAt is not { } next || next > anchor) =>
                 (0.75, Say($"{deployment} {Span(detected - ev.Timestamp)} before detection, the latest of the affected component before the impact began: nothing of it was deployed since, so it is the first suspect.")),
             EventKind.Deployment => before
@@ -492,6 +492,9 @@ public sealed record EventFacts(EventKind Kind, IReadOnlyList<(string Name, stri
 
     /// <summary>The environment the event happened in, when it says (data, labels, resource, or an <c>env:</c> tag).</summary>
     public string? Environment { get; init; }
+
+    /// <summary>In production, or not saying where (an event that names no environment counts as production).</summary>
+    public bool InProduction => Environment is null || IsProduction(Environment);
 
     /// <summary>The branch a commit or CI run is on, when it says.</summary>
     public string? Branch { get; init; }

@@ -188,7 +188,7 @@ public sealed class LinkerGrain(
     /// </remarks>
     private async Task ReassessEarlierDeploymentsAsync(Event deployment, EventFacts facts, ServiceCatalog catalog)
     {
-        if (facts.Components.Count == 0 || (facts.Environment is { } environment && !EventFacts.IsProduction(environment)))
+        if (facts.Components.Count == 0 || !facts.InProduction)
         {
             return;
         }
@@ -216,7 +216,7 @@ public sealed class LinkerGrain(
                 }
             }
             var earlierFacts = EventFacts.From(earlier, catalog);
-            if (earlierFacts.Kind != EventKind.Deployment || (earlierFacts.Environment is { } env && !EventFacts.IsProduction(env)))
+            if (earlierFacts.Kind != EventKind.Deployment || !earlierFacts.InProduction)
             {
                 continue; // not a production deployment: nobody's next one, and it has none that matters
             }

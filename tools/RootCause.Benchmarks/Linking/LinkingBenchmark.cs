@@ -194,7 +194,6 @@ public static class LinkingBenchmark
             results.Load.Add(("after latency", LoadAverage()));
             // Above the linker's capacity the phase ends with a backlog: let it drain before the checks.
             await WaitForCounterAsync("latency", latency.Length - results.Latency.Failures, beforeLatency);
-            results.Load.Add(("after latency drained", LoadAverage()));
 
             // The pipeline's own cost: events no investigation can claim, ingested as the sustained
             // phase's are. Nothing is scored; what is left is the hand-off, the delivery, the linker's
