@@ -14,7 +14,7 @@ namespace RootCause.Events;
 /// <remarks>
 /// The state is not read on activation (as <c>[PersistentState]</c> would) but on first need.
 /// Nearly every activation is an ingest of a new event, and for those the read only confirms
-/// that there is no row: ingest instead tries the first write straight away, and the storage
+/// that there is no row: ingest instead tries the first write straight away, and the writer
 /// inserts only if no row exists for the key. If one does (a duplicate delivery, or a concurrent
 /// ingest on another activation that won), the write returns no row, Orleans reports a version
 /// conflict, and the grain reads the stored event and answers with it. The unique key in
@@ -61,11 +61,13 @@ public sealed class EventGrain : Grain, IEventGrain
         var created = EventState.Ingested(draft, valid, now);
         if (!_loaded)
         {
-            // A first write (no ETag) inserts only where no row exists for this key.
+            // A first write inserts only where no row exists for this key; it goes together with
+            // other events' first writes (see EventStateWriter).
             var first = new GrainState<EventState>(created);
             try
             {
-                await _storage.WriteStateAsync(StateName, this.GetGrainId(), first);
+                first.ETag = await _writer.InsertAsync(this.GetGrainId(), first, RootCause.Common.JsonGrainStorageSerializer.ToBytes(created));
+                first.RecordExists = true;
                 _stored = first;
                 _loaded = true;
                 await HandOffAsync(now);

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using Orleans.Configuration;
 using RootCause.Common;
 using RootCause.Events;
 
@@ -34,7 +36,11 @@ public static class PersistenceRegistration
     public static ISiloBuilder AddRootCausePersistence(this ISiloBuilder silo, string connectionString)
     {
         silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(StorageConnectionString(connectionString, SharedMaxAutoPrepare)));
-        silo.Services.AddSingleton<EventStateWriter>();
+        // The event writer stores the hash columns with the grain storage's own hasher picker.
+        silo.Services.AddSingleton(services => new EventStateWriter(
+            services.GetRequiredService<NpgsqlDataSource>(),
+            services.GetRequiredService<IOptions<ClusterOptions>>(),
+            services.GetRequiredService<IOptionsMonitor<AdoNetGrainStorageOptions>>().Get(StorageNames.Default).HashPicker));
         var storageConnectionString = StorageConnectionString(connectionString);
         silo.AddAdoNetGrainStorage(StorageNames.Default, o =>
         {

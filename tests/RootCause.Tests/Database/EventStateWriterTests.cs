@@ -153,4 +153,68 @@ public sealed class EventStateWriterTests
         Assert.Equal(3, writer.Statements); // the stale row's first update, the held write, then the three together
         Assert.Equal([(stale, 2, false), (held, 2, false), (fresh, 2, false)], changes);
     }
+
+    private static GrainId EventGrainId(Guid id) => GrainId.Create(GrainType.Create("event"), GrainIdKeyExtensions.CreateGuidKey(id));
+
+    private static Task<string> InsertThroughWriterAsync(EventStateWriter writer, Guid id, string json) =>
+        writer.InsertAsync(EventGrainId(id), new GrainState<Events.EventState>(new Events.EventState()), Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public async Task FirstWritesThatWaitTogetherGoInOneStatementAndAnExistingRowFailsOnlyItsOwn()
+    {
+        await using var db = NpgsqlDataSource.Create(await TestDatabase.CreateAsync("event-writer-insert"));
+        var existing = Guid.NewGuid();
+        await InsertAsync(db, existing, """{"n":"first"}""");
+        var writer = new EventStateWriter(db, Cluster);
+        var fresh = Enumerable.Range(0, 12).Select(_ => Guid.NewGuid()).ToList();
+
+        // An uncommitted insert of the first fresh key holds the writer's first statement; the rest
+        // queue behind it meanwhile, the existing key among them.
+        await using var blocker = await db.OpenConnectionAsync();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        var (n0, n1) = GuidKeys.Split(fresh[0]);
+        await using (var hold = new NpgsqlCommand(
+            "INSERT INTO orleans_storage (service_id, grain_type, grain_type_hash, grain_id_hash, grain_id_n0, grain_id_n1, payload_binary, version) VALUES (@service, 'event', 7, 11, @n0, @n1, @payload, 1)",
+            blocker, transaction))
+        {
+            hold.Parameters.AddWithValue("service", StoredStateQueries.ServiceId);
+            hold.Parameters.AddWithValue("n0", n0);
+            hold.Parameters.AddWithValue("n1", n1);
+            hold.Parameters.AddWithValue("payload", Encoding.UTF8.GetBytes("""{"n":"held"}"""));
+            await hold.ExecuteNonQueryAsync();
+        }
+        var first = InsertThroughWriterAsync(writer, fresh[0], """{"n":0}""");
+        await WaitForALockWaitAsync(db);
+        var rest = fresh.Skip(1).Select((id, i) => InsertThroughWriterAsync(writer, id, $$"""{"n":{{i + 1}}}""")).ToList();
+        var duplicate = InsertThroughWriterAsync(writer, existing, """{"n":"again"}""");
+        await Task.Delay(200);
+        Assert.False(first.IsCompleted, "the first write waits for the other insert of its key");
+        await transaction.RollbackAsync();
+
+        Assert.Equal("1", await first); // the other insert rolled back: this one went in
+        Assert.All(await Task.WhenAll(rest), etag => Assert.Equal("1", etag));
+        var conflict = await Assert.ThrowsAsync<InconsistentStateException>(() => duplicate);
+        Assert.Contains(existing.ToString(), conflict.Message);
+        Assert.Equal(2, writer.Statements); // the first alone, the other twelve together
+        Assert.Equal(12, writer.Rows);
+        Assert.Equal(("""{"n":0}""", 1), await ReadAsync(db, fresh[0]));
+        Assert.Equal(("""{"n":11}""", 1), await ReadAsync(db, fresh[11]));
+        Assert.Equal(("""{"n":"first"}""", 1), await ReadAsync(db, existing));
+
+        // Each fresh row recorded its change; the existing one recorded none.
+        await using var command = db.CreateCommand("SELECT grain_id_n0, grain_id_n1, version FROM grain_changes WHERE grain_type = 'event'");
+        var changes = new List<(Guid, int)>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                changes.Add((GuidKeys.Join(reader.GetInt64(0), reader.GetInt64(1)), reader.GetInt32(2)));
+            }
+        }
+        Assert.Equal(fresh.Order(), changes.Select(c => c.Item1).Order());
+        Assert.All(changes, c => Assert.Equal(1, c.Item2));
+
+        // Updates follow on from the version the first write handed out.
+        Assert.Equal("2", await writer.UpdateAsync(fresh[3], "1", Encoding.UTF8.GetBytes("""{"n":"updated"}""")));
+    }
 }
