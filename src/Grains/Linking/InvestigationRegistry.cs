@@ -37,7 +37,12 @@ public sealed class InvestigationRegistry(
     /// </summary>
     internal static readonly TimeSpan WaiterReadGap = TimeSpan.FromMilliseconds(4);
     private static readonly TimeSpan RetroRetry = TimeSpan.FromSeconds(5);
-    private const int RetroConcurrency = 2;
+    /// <summary>
+    /// Retro-linking runs this silo asks for at once. Most of a run on a quiet window is its wait for
+    /// the search index, so several wait together; <see cref="RetroLinkSlots.Working"/> of them score
+    /// at a time. Four times that: a run waits at most for three rounds of the others' scoring.
+    /// </summary>
+    private const int RetroConcurrency = 4 * RetroLinkSlots.Working;
 
     private readonly object _gate = new();
     private readonly Dictionary<Guid, Investigation> _linkable = [];

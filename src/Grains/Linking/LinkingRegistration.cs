@@ -17,6 +17,7 @@ public static class LinkingRegistration
         services.AddSingleton<CatalogCache>();
         services.AddSingleton<SharedSnapshot>();
         services.AddSingleton<InvestigationRegistry>();
+        services.AddSingleton<RetroLinkSlots>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<InvestigationRegistry>());
         return services;
     }

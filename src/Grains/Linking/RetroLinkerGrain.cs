@@ -22,6 +22,7 @@ namespace RootCause.Linking;
 [GrainType("retro-linker")]
 public sealed class RetroLinkerGrain(
     IServiceProvider services,
+    RetroLinkSlots slots,
     LinkerOptions options,
     LinkerMetrics metrics,
     TimeProvider time,
@@ -50,11 +51,32 @@ public sealed class RetroLinkerGrain(
 
         var index = services.GetRequiredService<ISearchIndex>();
         var feed = services.GetRequiredService<ChangeFeed>();
-        var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
-        if (!await index.WaitForHorizonAsync(target, IndexWait))
+        // Waiting for the index costs nearly nothing, so it is not counted against the runs that may
+        // score at once (RetroLinkSlots): many runs wait together, a few work.
+        slots.Arrive();
+        var turn = false;
+        try
         {
-            throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; retro-linking of {investigation.Id} is retried.");
+            var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
+            if (!await index.WaitForHorizonAsync(target, IndexWait))
+            {
+                throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; retro-linking of {investigation.Id} is retried.");
+            }
+            turn = true;
+            await slots.RunAsync(() => ScoreAsync(investigationGrain, investigation, index, linkingKey));
         }
+        finally
+        {
+            if (!turn)
+            {
+                slots.Leave();
+            }
+        }
+    }
+
+    /// <summary>Scores the investigation's candidate events, applies the decisions and records completion.</summary>
+    private async Task ScoreAsync(IInvestigationGrain investigationGrain, Investigation investigation, ISearchIndex index, string linkingKey)
+    {
         var catalog = new ServiceCatalog(await GrainFactory.GetGrain<ICatalogGrain>(0).GetAsync());
         var events = Candidates(index, investigation, catalog);
 
