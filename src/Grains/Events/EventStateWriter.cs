@@ -180,11 +180,8 @@ public sealed class EventStateWriter
     {
         // Rows are inserted in key order, so two silos inserting the same events wait for each
         // other in one order and cannot deadlock.
-        await using var command = _dataSource.CreateCommand(InsertSql);
-        command.Parameters.Add(new NpgsqlParameter<long[]>("n0", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. batch.Select(p => p.N0)] });
-        command.Parameters.Add(new NpgsqlParameter<long[]>("n1", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. batch.Select(p => p.N1)] });
+        await using var command = BatchCommand(InsertSql, batch);
         command.Parameters.Add(new NpgsqlParameter<int[]>("id_hash", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = [.. batch.Select(p => p.IdHash)] });
-        command.Parameters.Add(new NpgsqlParameter<byte[][]>("payload", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = [.. batch.Select(p => p.Payload)] });
         command.Parameters.Add(new NpgsqlParameter<int>("type_hash", NpgsqlDbType.Integer) { TypedValue = batch[0].TypeHash });
         await ExecuteAsync(command, batch, "event {0} is already stored");
     }
@@ -197,12 +194,21 @@ public sealed class EventStateWriter
         // A row whose version moved on between the lookup and the update is passed over by the
         // update's recheck, like a stale version. The update visits the addresses in order, so two
         // writers lock the rows they share in the same order.
-        await using var command = _dataSource.CreateCommand(UpdateSql);
+        await using var command = BatchCommand(UpdateSql, batch);
+        command.Parameters.Add(new NpgsqlParameter<int[]>("expected", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = [.. batch.Select(p => p.Expected)] });
+        await ExecuteAsync(command, batch, "event {0} is no longer at version {1}");
+    }
+
+    /// <summary>A batch's statement with the parameters both kinds share: the service, the state name, and each row's key and payload.</summary>
+    private NpgsqlCommand BatchCommand(string sql, List<Pending> batch)
+    {
+        var command = _dataSource.CreateCommand(sql);
+        command.Parameters.Add(new NpgsqlParameter<string>("service", NpgsqlDbType.Text) { TypedValue = _serviceId });
+        command.Parameters.Add(new NpgsqlParameter<string>("type", NpgsqlDbType.Text) { TypedValue = EventGrain.StateName });
         command.Parameters.Add(new NpgsqlParameter<long[]>("n0", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. batch.Select(p => p.N0)] });
         command.Parameters.Add(new NpgsqlParameter<long[]>("n1", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. batch.Select(p => p.N1)] });
-        command.Parameters.Add(new NpgsqlParameter<int[]>("expected", NpgsqlDbType.Array | NpgsqlDbType.Integer) { TypedValue = [.. batch.Select(p => p.Expected)] });
         command.Parameters.Add(new NpgsqlParameter<byte[][]>("payload", NpgsqlDbType.Array | NpgsqlDbType.Bytea) { TypedValue = [.. batch.Select(p => p.Payload)] });
-        await ExecuteAsync(command, batch, "event {0} is no longer at version {1}");
+        return command;
     }
 
     /// <summary>
@@ -211,8 +217,6 @@ public sealed class EventStateWriter
     /// </summary>
     private async Task ExecuteAsync(NpgsqlCommand command, List<Pending> batch, string conflict)
     {
-        command.Parameters.Add(new NpgsqlParameter<string>("service", NpgsqlDbType.Text) { TypedValue = _serviceId });
-        command.Parameters.Add(new NpgsqlParameter<string>("type", NpgsqlDbType.Text) { TypedValue = EventGrain.StateName });
         var written = new Dictionary<(long, long), int>(batch.Count);
         await using (var reader = await command.ExecuteReaderAsync())
         {
