@@ -45,6 +45,23 @@ public sealed class EventStateWriter
     /// <summary>Most events one statement writes; more wait for the next.</summary>
     public const int MaxBatch = 64;
 
+    /// <summary>
+    /// The end both statements share: a <c>grain_changes</c> row for each row the <c>written</c> step
+    /// returned, in the same statement, and the keys and new versions of those rows as the answer.
+    /// </summary>
+    private const string RecordWritten =
+        """
+        ,
+        recorded AS (
+            INSERT INTO grain_changes
+                (service_id, grain_type, grain_id_hash, grain_id_n0, grain_id_n1, grain_id_extension, version, cleared)
+            SELECT @service, @type, grain_id_hash, grain_id_n0, grain_id_n1, NULL, version, false
+            FROM written
+            RETURNING grain_id_n0, grain_id_n1, version
+        )
+        SELECT grain_id_n0, grain_id_n1, version FROM recorded
+        """;
+
     private const string UpdateSql =
         """
         WITH target AS MATERIALIZED (
@@ -61,7 +78,7 @@ public sealed class EventStateWriter
                 LIMIT 1
             ) found
         ),
-        updated AS (
+        written AS (
             UPDATE orleans_storage s
             SET payload_binary = (SELECT t.payload FROM target t WHERE t.row_id = s.ctid),
                 version = s.version + 1,
@@ -69,20 +86,12 @@ public sealed class EventStateWriter
             WHERE s.ctid = ANY(ARRAY(SELECT row_id FROM target))
               AND s.version = (SELECT t.expected FROM target t WHERE t.row_id = s.ctid)
             RETURNING s.grain_id_hash, s.grain_id_n0, s.grain_id_n1, s.version
-        ),
-        recorded AS (
-            INSERT INTO grain_changes
-                (service_id, grain_type, grain_id_hash, grain_id_n0, grain_id_n1, grain_id_extension, version, cleared)
-            SELECT @service, @type, grain_id_hash, grain_id_n0, grain_id_n1, NULL, version, false
-            FROM updated
-            RETURNING grain_id_n0, grain_id_n1, version
         )
-        SELECT grain_id_n0, grain_id_n1, version FROM recorded
-        """;
+        """ + RecordWritten;
 
     private const string InsertSql =
         """
-        WITH inserted AS (
+        WITH written AS (
             INSERT INTO orleans_storage
                 (service_id, grain_type, grain_type_hash, grain_id_hash, grain_id_n0, grain_id_n1,
                  grain_id_extension, payload_binary, version)
@@ -92,16 +101,8 @@ public sealed class EventStateWriter
             ON CONFLICT (service_id, grain_type, grain_id_n0, grain_id_n1, (coalesce(grain_id_extension, '')))
                 DO NOTHING
             RETURNING grain_id_hash, grain_id_n0, grain_id_n1, version
-        ),
-        recorded AS (
-            INSERT INTO grain_changes
-                (service_id, grain_type, grain_id_hash, grain_id_n0, grain_id_n1, grain_id_extension, version, cleared)
-            SELECT @service, @type, grain_id_hash, grain_id_n0, grain_id_n1, NULL, version, false
-            FROM inserted
-            RETURNING grain_id_n0, grain_id_n1, version
         )
-        SELECT grain_id_n0, grain_id_n1, version FROM recorded
-        """;
+        """ + RecordWritten;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly string _serviceId;
