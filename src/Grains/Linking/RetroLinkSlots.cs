@@ -24,17 +24,23 @@ public sealed class RetroLinkSlots
     /// <summary>The most runs seen between their start and their turn to score at once, index wait included (for tests and diagnostics).</summary>
     public int PeakWaiting { get; private set; }
 
-    /// <summary>Counts a run that has started and will wait for the index and then its turn.</summary>
-    public void Arrive() => Count(ref _waiting, +1);
-
-    /// <summary>A run that ended before its turn to score (nothing to do, or its index wait failed).</summary>
-    public void Leave() => Count(ref _waiting, -1);
-
-    /// <summary>Waits for a free slot, then runs <paramref name="work"/> in it. The caller must have arrived.</summary>
-    public async Task RunAsync(Func<Task> work)
+    /// <summary>
+    /// Runs <paramref name="beforeTurn"/> (the index wait) without a slot, then <paramref name="work"/>
+    /// in one of the <see cref="Working"/> slots once it is free. A failure of either escapes; a run
+    /// whose wait fails never takes a slot.
+    /// </summary>
+    public async Task RunAsync(Func<Task> beforeTurn, Func<Task> work)
     {
-        await _work.WaitAsync();
-        Count(ref _waiting, -1);
+        Count(ref _waiting, +1);
+        try
+        {
+            await beforeTurn();
+            await _work.WaitAsync();
+        }
+        finally
+        {
+            Count(ref _waiting, -1);
+        }
         Count(ref _working, +1);
         try
         {

@@ -53,25 +53,16 @@ public sealed class RetroLinkerGrain(
         var feed = services.GetRequiredService<ChangeFeed>();
         // Waiting for the index costs nearly nothing, so it is not counted against the runs that may
         // score at once (RetroLinkSlots): many runs wait together, a few work.
-        slots.Arrive();
-        var turn = false;
-        try
-        {
-            var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
-            if (!await index.WaitForHorizonAsync(target, IndexWait))
+        await slots.RunAsync(
+            async () =>
             {
-                throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; retro-linking of {investigation.Id} is retried.");
-            }
-            turn = true;
-            await slots.RunAsync(() => ScoreAsync(investigationGrain, investigation, index, linkingKey));
-        }
-        finally
-        {
-            if (!turn)
-            {
-                slots.Leave();
-            }
-        }
+                var target = await feed.SnapshotXmaxAsync(CancellationToken.None);
+                if (!await index.WaitForHorizonAsync(target, IndexWait))
+                {
+                    throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; retro-linking of {investigation.Id} is retried.");
+                }
+            },
+            () => ScoreAsync(investigationGrain, investigation, index, linkingKey));
     }
 
     /// <summary>Scores the investigation's candidate events, applies the decisions and records completion.</summary>

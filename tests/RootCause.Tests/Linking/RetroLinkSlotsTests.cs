@@ -50,8 +50,7 @@ public sealed class RetroLinkSlotsTests(ClusterFixture fixture)
         var started = new List<int>();
         var runs = Enumerable.Range(0, 6).Select(i =>
         {
-            slots.Arrive();
-            return slots.RunAsync(async () =>
+            return slots.RunAsync(() => Task.CompletedTask, async () =>
             {
                 lock (started)
                 {
@@ -65,9 +64,12 @@ public sealed class RetroLinkSlotsTests(ClusterFixture fixture)
                 }
             });
         }).ToList();
-        // A run that ends before its turn (its index wait failed) leaves without taking a slot.
-        slots.Arrive();
-        slots.Leave();
+        // A run whose index wait fails leaves without taking a slot, and its work never runs.
+        var failedWork = false;
+        await Assert.ThrowsAsync<TimeoutException>(() => slots.RunAsync(
+            () => Task.FromException(new TimeoutException("the index did not catch up")),
+            () => Task.FromResult(failedWork = true)));
+        Assert.False(failedWork);
 
         await Task.Delay(200);
         lock (started)
