@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Orleans.Streams;
 using RootCause.Catalog;
@@ -31,6 +32,9 @@ public sealed class LinkerGrain(
 {
     private static readonly TimeSpan IndexWait = TimeSpan.FromSeconds(10);
 
+    /// <summary>The metrics' <c>kind</c> tag per <see cref="EventKind"/> (snake_case, as in the API).</summary>
+    private static readonly string[] KindNames = [.. Enum.GetValues<EventKind>().Select(k => RootCauseJson.Name(k))];
+
     private readonly LinkScorer _scorer = new(options);
     private long _events;
     private long _candidates;
@@ -48,6 +52,7 @@ public sealed class LinkerGrain(
 
     private async Task LinkAsync(EventIngested message)
     {
+        var started = time.GetUtcNow();
         await registry.WaitForCurrentAsync(CancellationToken.None);
         var eventGrain = GrainFactory.GetGrain<IEventGrain>(message.EventId);
         var ev = await eventGrain.GetAsync(includeDeleted: true);
@@ -61,16 +66,19 @@ public sealed class LinkerGrain(
         var facts = EventFacts.From(ev, catalog);
         var deploysCommit = facts.Kind == EventKind.Deployment && facts.Sha is not null;
         IReadOnlyDictionary<Guid, IReadOnlyList<Corroborator>>? corroboration = null;
+        var kind = new KeyValuePair<string, object?>("kind", KindNames[(int)facts.Kind]);
         if ((facts.Kind == EventKind.Commit && facts.Sha is not null) || facts.Kind == EventKind.Deployment)
         {
             // A commit and its deployment meet in the search index, and so do a change and the
             // symptoms that corroborate it: each waits until the index shows everything committed
             // before it is handled, so whichever comes second sees the first.
+            var waitStarted = Stopwatch.GetTimestamp();
             var target = await snapshots.XmaxAfterNowAsync();
             if (!await index.WaitForHorizonAsync(target, IndexWait))
             {
                 throw new TimeoutException($"The search index did not catch up within {IndexWait.TotalSeconds} s; event {ev.Id} is linked again later.");
             }
+            metrics.IndexWait.Record(Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds, kind);
             facts = DeploymentLookup.WithDeployment(facts, index, catalog, ev);
             corroboration = Corroboration.ForChange(ev, facts, index, catalog, options.CorroborationWindow);
         }
@@ -104,7 +112,8 @@ public sealed class LinkerGrain(
                 _suggested++;
             }
         }
-        metrics.HandOffLatency.Record((time.GetUtcNow() - message.IngestedAt).TotalMilliseconds);
+        metrics.DeliveryWait.Record((started - message.IngestedAt).TotalMilliseconds, kind);
+        metrics.HandOffLatency.Record((time.GetUtcNow() - message.IngestedAt).TotalMilliseconds, kind);
         if (assessments.Count == 0)
         {
             logger.LogDebug("Linker: event {EventId} scored against {Candidates} candidate investigations; none links or suggests", ev.Id, candidates.Count);

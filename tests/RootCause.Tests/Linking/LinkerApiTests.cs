@@ -1,6 +1,10 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using RootCause.Linking;
 using RootCause.Tests.Infrastructure;
 
 namespace RootCause.Tests.Linking;
@@ -558,5 +562,60 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
         var linked = await LinkAsync(commit, api, l => Has(l, "linked"));
         Assert.True(Has(LinkTo(linked, api), "linked"));
         Assert.Contains("in a directory named after its service t11-core", ComponentReason(linked, api), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheLinkersHistogramsSplitTheWaitIntoDeliveryAndAChangesIndexWaitByKind()
+    {
+        await CatalogAsync();
+        // Only this fixture's silos: other classes run their own silos in this process meanwhile.
+        var mine = silos.Silos.Select(s => s.Services.GetRequiredService<LinkerMetrics>())
+            .SelectMany(m => new Instrument[] { m.HandOffLatency, m.DeliveryWait, m.IndexWait }).ToHashSet();
+        var seen = new ConcurrentQueue<(string Instrument, string? Kind, double Value)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (mine.Contains(instrument))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            string? kind = null;
+            foreach (var tag in tags)
+            {
+                kind = tag.Key == "kind" ? tag.Value as string : kind;
+            }
+            seen.Enqueue((instrument.Name, kind, value));
+        });
+        listener.Start();
+
+        // A system the catalog does not know: nothing links, each event is evaluated once.
+        var now = DateTimeOffset.UtcNow;
+        var commit = await IngestAsync(A, "git", $"acme/histogram-probe@{Guid.NewGuid():N}", "commit", now.AddMinutes(-3),
+            new JsonObject { ["repository"] = "acme/histogram-probe", ["sha"] = Guid.NewGuid().ToString("N"), ["files"] = new JsonArray("src/probe.cs") }, severity: "info");
+        var spike = await IngestAsync(B, "logs", $"spike:histogram-probe:{Guid.NewGuid():N}", "error_spike", now.AddMinutes(-2),
+            new JsonObject { ["service"] = "histogram-probe", ["count"] = 120 });
+        await CheckedAsync(commit);
+        await CheckedAsync(spike);
+        // Recorded right after the write that marks an event evaluated.
+        bool Has(string instrument, string kind) => seen.Any(m => m.Instrument == instrument && m.Kind == kind);
+        await Eventually.ReturnsAsync(() => Task.FromResult(Has("rootcause.linker.latency", "commit") && Has("rootcause.linker.latency", "error_spike")), done => done);
+
+        Assert.True(Has("rootcause.linker.latency", "commit"));
+        Assert.True(Has("rootcause.linker.latency", "error_spike"));
+        Assert.True(Has("rootcause.linker.delivery_wait", "commit"));
+        Assert.True(Has("rootcause.linker.delivery_wait", "error_spike"));
+        // Only a change waits for the index.
+        Assert.True(Has("rootcause.linker.index_wait", "commit"));
+        Assert.DoesNotContain(seen, m => m.Instrument == "rootcause.linker.index_wait" && m.Kind != "commit" && m.Kind != "deployment");
+        Assert.All(seen, m => Assert.True(m.Value >= 0, $"{m.Instrument} {m.Kind} {m.Value}"));
+        // Each event's whole latency includes its delivery wait.
+        foreach (var kind in new[] { "commit", "error_spike" })
+        {
+            Assert.True(seen.Where(m => m.Instrument == "rootcause.linker.latency" && m.Kind == kind).Max(m => m.Value)
+                >= seen.Where(m => m.Instrument == "rootcause.linker.delivery_wait" && m.Kind == kind).Min(m => m.Value));
+        }
     }
 }

@@ -8,7 +8,9 @@ namespace RootCause.Benchmarks.Linking;
 /// Listens to the silo's <c>RootCause.Linker</c> meter in this process: the count of evaluated
 /// events (a cheap progress signal; it includes redeliveries, so completion is always confirmed
 /// from storage), the corroboration reviews asked for and run, and, while <see cref="Record"/> is
-/// on, every value of the linker's own <c>rootcause.linker.latency</c> histogram.
+/// on, every value of the linker's own <c>rootcause.linker.latency</c> histogram and of its two
+/// stages, <c>rootcause.linker.delivery_wait</c> and <c>rootcause.linker.index_wait</c>, with the
+/// event kind each was tagged with.
 /// </summary>
 public sealed class LinkerMeter : IDisposable
 {
@@ -16,9 +18,12 @@ public sealed class LinkerMeter : IDisposable
     private const string LatencyInstrument = "rootcause.linker.latency";
     private const string ReviewRequestsInstrument = "rootcause.linker.review_requests";
     private const string ReviewsInstrument = "rootcause.linker.reviews";
+    private const string DeliveryWaitInstrument = "rootcause.linker.delivery_wait";
+    private const string IndexWaitInstrument = "rootcause.linker.index_wait";
 
     private readonly MeterListener _listener = new();
     private readonly ConcurrentQueue<double> _latencies = new();
+    private readonly ConcurrentQueue<(string Instrument, string Kind, double Value)> _tagged = new();
     private long _evaluated;
     private long _reviewRequests;
     private long _reviews;
@@ -28,7 +33,8 @@ public sealed class LinkerMeter : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == LinkerMetrics.MeterName && instrument.Name is EventsInstrument or LatencyInstrument or ReviewRequestsInstrument or ReviewsInstrument)
+            if (instrument.Meter.Name == LinkerMetrics.MeterName && instrument.Name is EventsInstrument or LatencyInstrument or ReviewRequestsInstrument or ReviewsInstrument
+                    or DeliveryWaitInstrument or IndexWaitInstrument)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -48,12 +54,25 @@ public sealed class LinkerMeter : IDisposable
                     break;
             }
         });
-        _listener.SetMeasurementEventCallback<double>((instrument, value, _, _) =>
+        _listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
         {
-            if (instrument.Name == LatencyInstrument && _recording)
+            if (!_recording)
+            {
+                return;
+            }
+            if (instrument.Name == LatencyInstrument)
             {
                 _latencies.Enqueue(value);
             }
+            var kind = "";
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "kind")
+                {
+                    kind = tag.Value as string ?? "";
+                }
+            }
+            _tagged.Enqueue((instrument.Name, kind, value));
         });
         _listener.Start();
     }
@@ -73,6 +92,22 @@ public sealed class LinkerMeter : IDisposable
 
     /// <summary>The histogram values kept so far, in milliseconds.</summary>
     public IReadOnlyList<double> Latencies => [.. _latencies];
+
+    /// <summary>
+    /// The kept values of the latency histogram and of its stages, per event kind: the rows
+    /// "latency", "delivery wait" and "index wait", each kind's values in milliseconds.
+    /// </summary>
+    public IReadOnlyList<(string Measure, string Kind, IReadOnlyList<double> Values)> ByKind() =>
+        [.. _tagged.GroupBy(t => (t.Instrument, t.Kind))
+            .Select(g => (Measure(g.Key.Instrument), g.Key.Kind, (IReadOnlyList<double>)[.. g.Select(t => t.Value)]))
+            .OrderBy(r => r.Item1, StringComparer.Ordinal).ThenBy(r => r.Kind, StringComparer.Ordinal)];
+
+    private static string Measure(string instrument) => instrument switch
+    {
+        LatencyInstrument => "latency (ack → stored)",
+        DeliveryWaitInstrument => "delivery wait (ack → linker starts)",
+        _ => "index wait (commits and deployments)",
+    };
 
     public void Dispose() => _listener.Dispose();
 }

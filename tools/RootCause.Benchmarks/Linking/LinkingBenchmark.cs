@@ -556,7 +556,7 @@ public static class LinkingBenchmark
             }
             meter.Record = false;
             var machine = cpu.Describe();
-            var result = new LatencyPhaseResult(events.Length, events.Length / issued, elapsed, [.. lags], [.. lowerBounds], [.. acks], meter.Latencies, gets, missing, failures, firstFailure, machine);
+            var result = new LatencyPhaseResult(events.Length, events.Length / issued, elapsed, [.. lags], [.. lowerBounds], [.. acks], meter.Latencies, meter.ByKind(), gets, missing, failures, firstFailure, machine);
             Progress(string.Create(CultureInfo.InvariantCulture,
                 $"latency: linked visible for {lags.Count}, p50 {Percentile(result.Visible, 50):F0} ms, p99 {Percentile(result.Visible, 99):F0} ms; "
                 + $"{missing} not linked within {LinkTimeout.TotalSeconds:F0} s, {failures} failed; {gets} GETs; {machine}"));

@@ -48,6 +48,7 @@ public sealed record LatencyPhaseResult(
     IReadOnlyList<double> VisibleLowerBound,
     IReadOnlyList<double> Acks,
     IReadOnlyList<double> Histogram,
+    IReadOnlyList<(string Measure, string Kind, IReadOnlyList<double> Values)> Stages,
     long Gets,
     int NotLinked,
     int Failures,
@@ -195,6 +196,18 @@ public static class LinkingReport
             Row(o, "lower bound: ack → the last GET that did not show it was sent", lat.VisibleLowerBound);
             Row(o, "`rootcause.linker.latency` histogram (silo side)", lat.Histogram);
             o.WriteLine();
+            if (lat.Stages.Count > 0)
+            {
+                o.WriteLine("Silo side by event kind (the linker's histograms): the stream's queueing and delivery, a change's wait for the search index, and the whole.");
+                o.WriteLine();
+                o.WriteLine("| measured as | events | p50 ms | p95 ms | p99 ms | max ms |");
+                o.WriteLine("|---|---:|---:|---:|---:|---:|");
+                foreach (var (measure, kind, values) in lat.Stages)
+                {
+                    Row(o, $"{measure}: {kind}", values);
+                }
+                o.WriteLine();
+            }
             var p99 = LinkingBenchmark.Percentile(lat.Visible, 99);
             o.WriteLine(string.Create(c,
                 $"- Ack → link visible, p99 **{p99:F0} ms**{(lat.NotLinked > 0 ? $" ({lat.NotLinked} never seen linked within 60 s)" : "")}. "
