@@ -247,7 +247,16 @@ public static class FoundationBenchmark
     /// <summary>Runtime facts printed with the results.</summary>
     internal static string MachineDescription() => string.Create(CultureInfo.InvariantCulture,
         $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, "
-        + $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC");
+        + $"{(GCSettings.IsServerGC ? "server" : "workstation")} GC{GcHeaps()}");
+
+    /// <summary>The heap count and whether DATAS (the adaptive heap count) is on.</summary>
+    private static string GcHeaps()
+    {
+        var gc = GC.GetConfigurationVariables();
+        var heaps = gc.TryGetValue("HeapCount", out var count) ? count : "?";
+        var datas = gc.TryGetValue("GCDynamicAdaptationMode", out var mode) && Convert.ToInt64(mode, CultureInfo.InvariantCulture) == 1;
+        return $" ({heaps} heaps{(datas ? ", DATAS on" : ", DATAS off")})";
+    }
 }
 
 /// <summary>The rows of the result table.</summary>
