@@ -70,7 +70,8 @@ public sealed class IndexTailer(
     IndexSource source,
     SearchOptions options,
     TimeProvider time,
-    ILogger<IndexTailer> logger) : BackgroundService
+    ILogger<IndexTailer> logger,
+    SearchMetrics? metrics = null) : BackgroundService
 {
     /// <summary>
     /// States a page needs before they are applied on every core. Each writer thread that takes
@@ -233,7 +234,13 @@ public sealed class IndexTailer(
             ? ahead.Page
             : ReadPageAsync(_cursor, _catchingUp ? Math.Max(options.BatchSize, options.CatchUpBatchSize) : options.BatchSize, ct);
         _readAhead = null;
+        var catchingUp = _catchingUp;
         var (batch, states, firstWrites) = await pending;
+        if (states.Count > 0)
+        {
+            // Empty polls are not counted: the steps say what a page of changes costs.
+            metrics?.Step("read", pageStarted, catchingUp);
+        }
         if (batch.HasMore)
         {
             // Behind: read the next page from PostgreSQL while this one is indexed. Its states are
@@ -243,6 +250,7 @@ public sealed class IndexTailer(
         DateTimeOffset? last = batch.Rows.Count > 0 ? batch.Rows[^1].ChangedAt : null;
         if (states.Count > 0)
         {
+            var applyStarted = Stopwatch.GetTimestamp();
             // Each key appears once per page, so the upserts are independent: build and apply them on
             // every core (IndexWriter is thread-safe) when the page is large enough to be worth it
             // (a backlog's pages, not a live one's).
@@ -270,6 +278,7 @@ public sealed class IndexTailer(
                 _newFrom = Math.Max(_newFrom, batch.SnapshotXmax);
                 throw;
             }
+            metrics?.Step("apply", applyStarted, catchingUp);
             for (var i = 0; i < states.Count; i++)
             {
                 if (versions[i] is { } version)
@@ -279,6 +288,7 @@ public sealed class IndexTailer(
             }
         }
         index.CountApplied(batch.Rows.Count);
+        metrics?.Applied(batch.Rows.Count);
         _unrefreshedChanges |= states.Count > 0;
         _cursor = batch.Next;
         if (batch.HasMore != _catchingUp)
@@ -307,7 +317,12 @@ public sealed class IndexTailer(
             }
             else
             {
+                var refreshStarted = Stopwatch.GetTimestamp();
                 index.Refresh(_unrefreshed, _cursor.Horizon);
+                if (_unrefreshedChanges)
+                {
+                    metrics?.Step("refresh", refreshStarted, _catchingUp);
+                }
             }
             _unrefreshed.Clear();
             _lastRefresh = Stopwatch.GetTimestamp();

@@ -28,6 +28,7 @@ public static class SearchRegistration
         services.AddSingleton(sp => new ChangeFeed(sp.GetRequiredService<NpgsqlDataSource>()));
         services.AddSingleton(sp => new IndexSource(sp.GetRequiredService<NpgsqlDataSource>(),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
+        services.AddSingleton<SearchMetrics>();
         services.AddSingleton<IndexTailer>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<IndexTailer>());
         return services;

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using Lucene.Net.Analysis.Standard;
 using Lucene.Net.Index;
@@ -113,6 +115,52 @@ public sealed class IndexRecoveryTests(SiloPairFixture silos) : IClassFixture<Si
             }
         }
         await LinkerSettle.WaitAsync(silos.ConnectionString);
+    }
+
+    /// <summary>The tailer times the steps of each page of changes (read, apply, refresh) and counts the changes it applied.</summary>
+    [Fact]
+    public async Task TheTailerTimesEachStepOfAPageOfChanges()
+    {
+        await using var db = NpgsqlDataSource.Create(silos.ConnectionString);
+        using var index = new LuceneSearchIndex(_root["metered"], NullLogger.Instance, TimeProvider.System);
+        using var metrics = new SearchMetrics();
+        var options = new SearchOptions { BatchSize = 500, CatchUpBatchSize = 500, CommitIntervalMilliseconds = int.MaxValue };
+        var tailer = new IndexTailer(index, new ChangeFeed(db), new IndexSource(db, "rootcause"), options, TimeProvider.System, NullLogger<IndexTailer>.Instance, metrics);
+        await tailer.InitializeAsync(CancellationToken.None);
+        await CatchUpAsync(tailer);
+
+        var steps = new ConcurrentQueue<(string? Step, string? Mode, double Ms)>();
+        long changes = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (metrics.Owns(instrument))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, tags, _) =>
+        {
+            string? step = null, mode = null;
+            foreach (var tag in tags)
+            {
+                step = tag.Key == "step" ? tag.Value as string : step;
+                mode = tag.Key == "mode" ? tag.Value as string : mode;
+            }
+            steps.Enqueue((step, mode, value));
+        });
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref changes, value));
+        listener.Start();
+
+        await WriteChangesAsync("metered", 4);
+        await CatchUpAsync(tailer);
+
+        Assert.Contains(steps, s => s.Step == "read");
+        Assert.Contains(steps, s => s.Step == "apply");
+        Assert.Contains(steps, s => s.Step == "refresh" && s.Mode == "live");
+        Assert.All(steps, s => Assert.True(s.Ms >= 0 && s.Mode is "live" or "catching_up", $"{s}"));
+        // Four investigations and four events at least, each written once or more.
+        Assert.True(Interlocked.Read(ref changes) >= 8, $"{changes} changes applied");
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using RootCause.Linking;
+using RootCause.Search;
 
 namespace RootCause.Benchmarks.Linking;
 
@@ -20,6 +21,7 @@ public sealed class LinkerMeter : IDisposable
     private const string ReviewsInstrument = "rootcause.linker.reviews";
     private const string DeliveryWaitInstrument = "rootcause.linker.delivery_wait";
     private const string IndexWaitInstrument = "rootcause.linker.index_wait";
+    private const string PageStepInstrument = "rootcause.search.page_step";
 
     private readonly MeterListener _listener = new();
     private readonly ConcurrentQueue<double> _latencies = new();
@@ -33,8 +35,9 @@ public sealed class LinkerMeter : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == LinkerMetrics.MeterName && instrument.Name is EventsInstrument or LatencyInstrument or ReviewRequestsInstrument or ReviewsInstrument
+            if ((instrument.Meter.Name == LinkerMetrics.MeterName && instrument.Name is EventsInstrument or LatencyInstrument or ReviewRequestsInstrument or ReviewsInstrument
                     or DeliveryWaitInstrument or IndexWaitInstrument)
+                || (instrument.Meter.Name == SearchMetrics.MeterName && instrument.Name == PageStepInstrument))
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -64,15 +67,23 @@ public sealed class LinkerMeter : IDisposable
             {
                 _latencies.Enqueue(value);
             }
-            var kind = "";
+            string? kind = null, step = null, mode = null;
             foreach (var tag in tags)
             {
-                if (tag.Key == "kind")
+                switch (tag.Key)
                 {
-                    kind = tag.Value as string ?? "";
+                    case "kind":
+                        kind = tag.Value as string;
+                        break;
+                    case "step":
+                        step = tag.Value as string;
+                        break;
+                    case "mode":
+                        mode = tag.Value as string;
+                        break;
                 }
             }
-            _tagged.Enqueue((instrument.Name, kind, value));
+            _tagged.Enqueue((instrument.Name, kind ?? $"{step} ({mode})", value));
         });
         _listener.Start();
     }
@@ -106,6 +117,7 @@ public sealed class LinkerMeter : IDisposable
     {
         LatencyInstrument => "latency (ack → stored)",
         DeliveryWaitInstrument => "delivery wait (ack → linker starts)",
+        PageStepInstrument => "index page step (per page, not per event)",
         _ => "index wait (commits and deployments)",
     };
 

@@ -198,7 +198,8 @@ public static class LinkingReport
             o.WriteLine();
             if (lat.Stages.Count > 0)
             {
-                o.WriteLine("Silo side by event kind (the linker's histograms): the stream's queueing and delivery, a change's wait for the search index, and the whole.");
+                o.WriteLine("Silo side by event kind (the linker's histograms): the stream's queueing and delivery, a change's wait for the search index, and the whole; "
+                    + "then the search index's steps per page of changes during the phase (`rootcause.search.page_step`: read the feed page and its records' states, apply the documents, refresh the searcher).");
                 o.WriteLine();
                 o.WriteLine("| measured as | events | p50 ms | p95 ms | p99 ms | max ms |");
                 o.WriteLine("|---|---:|---:|---:|---:|---:|");
