@@ -12,7 +12,7 @@ public sealed class LinkerMetrics : IDisposable
     public LinkerMetrics()
     {
         EventsEvaluated = _meter.CreateCounter<long>("rootcause.linker.events", description: "Events the linker evaluated (redeliveries included).");
-        Decisions = _meter.CreateCounter<long>("rootcause.linker.decisions", description: "Link and suggest decisions, tagged by decision and by who made them (event or retro).");
+        Decisions = _meter.CreateCounter<long>("rootcause.linker.decisions", description: "Link and suggest decisions, tagged by decision and by trigger (event, retro, deployment, later deployment, corroboration).");
         HandOffLatency = _meter.CreateHistogram<double>("rootcause.linker.latency", unit: "ms", description: "From the ingest acknowledgement to the event's links being stored (and, for a change, its follow-up re-scorings), tagged by the event's kind.");
         DeliveryWait = _meter.CreateHistogram<double>("rootcause.linker.delivery_wait", unit: "ms", description: "From the ingest acknowledgement to the linker starting on the event (the stream's queueing and delivery), tagged by the event's kind.");
         IndexWait = _meter.CreateHistogram<double>("rootcause.linker.index_wait", unit: "ms", description: "How long a commit or deployment waited for the search index to show everything committed before it was handled, tagged by the event's kind.");

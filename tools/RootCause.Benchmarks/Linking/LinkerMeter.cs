@@ -11,7 +11,7 @@ namespace RootCause.Benchmarks.Linking;
 /// from storage), the corroboration reviews asked for and run, and, while <see cref="Record"/> is
 /// on, every value of the linker's own <c>rootcause.linker.latency</c> histogram and of its two
 /// stages, <c>rootcause.linker.delivery_wait</c> and <c>rootcause.linker.index_wait</c>, with the
-/// event kind each was tagged with.
+/// event kind each was tagged with, and of the search index's <c>rootcause.search.page_step</c>.
 /// </summary>
 public sealed class LinkerMeter : IDisposable
 {
@@ -24,7 +24,6 @@ public sealed class LinkerMeter : IDisposable
     private const string PageStepInstrument = "rootcause.search.page_step";
 
     private readonly MeterListener _listener = new();
-    private readonly ConcurrentQueue<double> _latencies = new();
     private readonly ConcurrentQueue<(string Instrument, string Kind, double Value)> _tagged = new();
     private long _evaluated;
     private long _reviewRequests;
@@ -63,10 +62,6 @@ public sealed class LinkerMeter : IDisposable
             {
                 return;
             }
-            if (instrument.Name == LatencyInstrument)
-            {
-                _latencies.Enqueue(value);
-            }
             string? kind = null, step = null, mode = null;
             foreach (var tag in tags)
             {
@@ -102,11 +97,11 @@ public sealed class LinkerMeter : IDisposable
     }
 
     /// <summary>The histogram values kept so far, in milliseconds.</summary>
-    public IReadOnlyList<double> Latencies => [.. _latencies];
+    public IReadOnlyList<double> Latencies => [.. _tagged.Where(t => t.Instrument == LatencyInstrument).Select(t => t.Value)];
 
     /// <summary>
-    /// The kept values of the latency histogram and of its stages, per event kind: the rows
-    /// "latency", "delivery wait" and "index wait", each kind's values in milliseconds.
+    /// The kept values of the latency histogram and of its stages per event kind ("latency",
+    /// "delivery wait", "index wait"), and of the index's page steps per step and mode, in milliseconds.
     /// </summary>
     public IReadOnlyList<(string Measure, string Kind, IReadOnlyList<double> Values)> ByKind() =>
         [.. _tagged.GroupBy(t => (t.Instrument, t.Kind))
