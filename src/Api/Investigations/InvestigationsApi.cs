@@ -39,6 +39,10 @@ public static class InvestigationsApi
         group.MapPost("/{id:guid}/suggestions/{eventId:guid}/reject", RejectSuggestionAsync).WithSummary("Reject a suggestion: recorded, and never suggested again");
         group.MapPost("/{id:guid}/related", RelateAsync).WithSummary("Relate another investigation (both sides record it)");
         group.MapDelete("/{id:guid}/related/{otherId:guid}", UnrelateAsync).WithSummary("Remove a relation");
+        group.MapGet("/{id:guid}/live", InvestigationLive.StreamAsync)
+            .WithSummary("Live changes as server-sent events: ready, then event_link, investigation and resync, from any silo")
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/{id:guid}/explain", ExplainAsync)
             .WithSummary("How well an event explains this investigation: each strategy's sub-score and reason, linked or not (event_id=)");
         return group;

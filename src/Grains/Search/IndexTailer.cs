@@ -9,6 +9,7 @@ using RootCause.Common;
 using RootCause.Database;
 using RootCause.Events;
 using RootCause.Investigations;
+using RootCause.Live;
 
 namespace RootCause.Search;
 
@@ -73,7 +74,8 @@ public sealed class IndexTailer(
     SearchOptions options,
     TimeProvider time,
     ILogger<IndexTailer> logger,
-    SearchMetrics? metrics = null) : BackgroundService
+    SearchMetrics? metrics = null,
+    LiveUpdates? live = null) : BackgroundService
 {
     /// <summary>
     /// States a page needs before they are applied on every core. Each writer thread that takes
@@ -513,6 +515,8 @@ public sealed class IndexTailer(
         index.SetStatus("catching_up", _cursor.Horizon, _lastAppliedAt, _rebuild, null);
         index.RefreshStatus();
         logger.LogInformation("Search index rebuild finished: {Indexed} records in {Elapsed:0.0} s", indexed, (time.GetUtcNow() - startedAt).TotalSeconds);
+        // The changes made while the index was rebuilt from the states were never read one by one.
+        live?.ResyncAll("the silo's view of the records was rebuilt; changes made meanwhile were not announced one by one");
     }
 
     private static IndexedKind KindOf(string stateName) => stateName == "investigation" ? IndexedKind.Investigation : IndexedKind.Event;
@@ -521,7 +525,7 @@ public sealed class IndexTailer(
     private long? Apply(StoredState state, bool isNew)
     {
         var kind = KindOf(state.StateName);
-        if (Document(state) is { } doc)
+        if (Document(state, announce: true) is { } doc)
         {
             if (isNew)
             {
@@ -537,7 +541,8 @@ public sealed class IndexTailer(
         return null;
     }
 
-    private (Lucene.Net.Documents.Document Document, long Version)? Document(StoredState state)
+    /// <summary>The record's document; <paramref name="announce"/> also tells the live watchers of the change (tailing, not a rebuild's scan).</summary>
+    private (Lucene.Net.Documents.Document Document, long Version)? Document(StoredState state, bool announce = false)
     {
         if (state.Payload is null)
         {
@@ -553,9 +558,17 @@ public sealed class IndexTailer(
                     return null;
                 }
                 investigation.Upgrade(time.GetUtcNow());
+                if (announce)
+                {
+                    live?.InvestigationChanged(investigation);
+                }
                 return (IndexDocuments.ForInvestigation(investigation), investigation.Version);
             }
             var @event = JsonSerializer.Deserialize<EventState>(state.Payload, RootCauseJson.Options);
+            if (announce && @event is not null && @event.Exists)
+            {
+                live?.EventChanged(@event);
+            }
             return @event is null || !@event.Exists ? null : (IndexDocuments.ForEvent(@event), @event.Version);
         }
         catch (JsonException e)

@@ -29,6 +29,8 @@ public static class SearchRegistration
         services.AddSingleton(sp => new IndexSource(sp.GetRequiredService<NpgsqlDataSource>(),
             sp.GetRequiredService<IOptions<ClusterOptions>>().Value.ServiceId));
         services.AddSingleton<SearchMetrics>();
+        services.AddSingleton<RootCause.Live.LiveUpdates>();
+        services.AddSingleton<RootCause.Live.ILiveUpdates>(sp => sp.GetRequiredService<RootCause.Live.LiveUpdates>());
         services.AddSingleton<IndexTailer>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<IndexTailer>());
         return services;

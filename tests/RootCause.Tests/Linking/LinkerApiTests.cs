@@ -37,7 +37,7 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var components = new JsonArray();
             // Shared infrastructure: nobody lists it as a dependency.
             components.Add(JsonNode.Parse("""{"name":"shared-dns","service":"platform","aliases":["kube-dns"],"repositories":["acme/platform"],"path_prefixes":["k8s/dns/"],"shared":true}"""));
-            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14", "t15", "t16" })
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14", "t15", "t16", "t17" })
             {
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
@@ -153,6 +153,27 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
         var checkedDecoy = await CheckedAsync(decoy);
         Assert.Empty(checkedDecoy["links"]!.AsArray());
         Assert.Empty(checkedDecoy["investigation_ids"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task ALinkTheLinkerMakesOnOneSiloIsPushedToAWatcherOnTheOther()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var investigation = await OpenAsync(A, "t17-web", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(investigation);
+        await using var live = await LiveStream.OpenAsync(B, investigation);
+
+        var spike = await IngestAsync(A, "logs", $"spike:t17-web:{Guid.NewGuid():N}", "error_spike", now.AddMinutes(-15),
+            new JsonObject { ["service"] = "t17-web", ["count"] = 912 });
+
+        var pushed = await live.NextAsync("event_link", d => d["event_id"]!.GetValue<string>() == spike, Settle);
+        Assert.Equal("linked", pushed["status"]!.GetValue<string>());
+        Assert.Equal("linker", pushed["decided_by"]!.GetValue<string>());
+        // What was pushed is what the API shows.
+        var stored = LinkTo((await B.GetJsonAsync($"/api/events/{spike}")).Body!, investigation)!;
+        Assert.Equal(stored["confidence"]!.GetValue<double>(), pushed["confidence"]!.GetValue<double>());
+        Assert.Equal(stored["summary"]!.GetValue<string>(), pushed["summary"]!.GetValue<string>());
     }
 
     [Fact]
