@@ -441,8 +441,11 @@ public static class LinkingBenchmark
 
         /// <summary>
         /// Events that will link, at a steady rate (each starts at its slot, whatever the others
-        /// take); each is read over HTTP every <see cref="PollInterval"/> from its acknowledgement
-        /// until a link with status <c>linked</c> shows.
+        /// take). With <c>--watch push</c> (the default), every targeted investigation's live stream
+        /// is open, and each event waits for its link to be pushed there, then is read over HTTP
+        /// until the link shows (one GET, as a rule). With <c>--watch poll</c>, each event is read over
+        /// HTTP every <see cref="PollInterval"/> from its acknowledgement until a link with status
+        /// <c>linked</c> shows.
         /// </summary>
         private async Task<LatencyPhaseResult> LatencyPhaseAsync(PlannedEvent[] events, PlannedEvent[] warmUp)
         {
@@ -454,17 +457,41 @@ public static class LinkingBenchmark
             {
                 BaseAddress = new Uri(silo.Urls.First()),
             };
+            var push = options.Watch == "push";
             using var gate = new SemaphoreSlim(PollConcurrency);
             var lags = new ConcurrentBag<double>();
             var lowerBounds = new ConcurrentBag<double>();
+            var pushLags = new ConcurrentBag<double>();
             var acks = new ConcurrentBag<double>();
             var gets = 0L;
             var missing = 0;
             var failures = 0;
             string? firstFailure = null;
+            await using var pushes = push
+                ? await LinkPushes.OpenAsync(http.BaseAddress, [.. events.Select(e => e.Target ?? throw new InvalidOperationException("A latency event without a target.")).Distinct()])
+                : null;
+            if (pushes is not null)
+            {
+                Progress($"latency: watching {pushes.Streams} investigations' live streams");
+            }
+
+            async Task<bool> ReadAsync(Guid id)
+            {
+                await gate.WaitAsync();
+                try
+                {
+                    Interlocked.Increment(ref gets);
+                    return await ShowsLinkAsync(http, id);
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            }
 
             async Task WatchAsync(PlannedEvent planned)
             {
+                var pushed = pushes?.ExpectAsync(planned.Id, planned.Target!.Value);
                 var sent = Stopwatch.GetTimestamp();
                 try
                 {
@@ -480,25 +507,27 @@ public static class LinkingBenchmark
                 }
                 var acknowledged = Stopwatch.GetTimestamp();
                 acks.Add(Stopwatch.GetElapsedTime(sent, acknowledged).TotalMilliseconds);
+                if (pushed is not null)
+                {
+                    try
+                    {
+                        var arrived = await pushed.WaitAsync(LinkTimeout);
+                        // A push that beat the acknowledgement back counts as 0.
+                        pushLags.Add(Math.Max(0, Stopwatch.GetElapsedTime(acknowledged, arrived).TotalMilliseconds));
+                    }
+                    catch (TimeoutException)
+                    {
+                        Interlocked.Increment(ref missing);
+                        return;
+                    }
+                }
                 // The link became visible after the last GET that did not show it was sent, and before
                 // the response that shows it arrived: both ends are kept.
                 var lastMiss = acknowledged;
                 while (Stopwatch.GetElapsedTime(acknowledged) < LinkTimeout)
                 {
-                    bool linked;
-                    long asked;
-                    await gate.WaitAsync();
-                    try
-                    {
-                        Interlocked.Increment(ref gets);
-                        asked = Stopwatch.GetTimestamp();
-                        linked = await ShowsLinkAsync(http, planned.Id);
-                    }
-                    finally
-                    {
-                        gate.Release();
-                    }
-                    if (linked)
+                    var asked = Stopwatch.GetTimestamp();
+                    if (await ReadAsync(planned.Id))
                     {
                         lags.Add(Stopwatch.GetElapsedTime(acknowledged).TotalMilliseconds);
                         lowerBounds.Add(Stopwatch.GetElapsedTime(acknowledged, lastMiss).TotalMilliseconds);
@@ -556,9 +585,20 @@ public static class LinkingBenchmark
             }
             meter.Record = false;
             var machine = cpu.Describe();
-            var result = new LatencyPhaseResult(events.Length, events.Length / issued, elapsed, [.. lags], [.. lowerBounds], [.. acks], meter.Latencies, meter.ByKind(), gets, missing, failures, firstFailure, machine);
+            var result = new LatencyPhaseResult(events.Length, events.Length / issued, elapsed, [.. lags], [.. lowerBounds], [.. acks], meter.Latencies, meter.ByKind(), gets, missing, failures, firstFailure, machine)
+            {
+                Watch = options.Watch,
+                Pushed = [.. pushLags],
+                Streams = pushes?.Streams ?? 0,
+                PushMessages = pushes?.Messages ?? 0,
+                Resyncs = pushes?.Resyncs ?? 0,
+                FailedStreams = pushes?.Failed ?? 0,
+            };
+            var pushedSummary = push
+                ? string.Create(CultureInfo.InvariantCulture, $"pushed p50 {Percentile(result.Pushed, 50):F0} ms, p99 {Percentile(result.Pushed, 99):F0} ms, {result.Resyncs} resyncs, {result.FailedStreams} streams failed; ")
+                : "";
             Progress(string.Create(CultureInfo.InvariantCulture,
-                $"latency: linked visible for {lags.Count}, p50 {Percentile(result.Visible, 50):F0} ms, p99 {Percentile(result.Visible, 99):F0} ms; "
+                $"latency ({options.Watch}): linked visible for {lags.Count}, p50 {Percentile(result.Visible, 50):F0} ms, p99 {Percentile(result.Visible, 99):F0} ms; {pushedSummary}"
                 + $"{missing} not linked within {LinkTimeout.TotalSeconds:F0} s, {failures} failed; {gets} GETs; {machine}"));
             return result;
         }

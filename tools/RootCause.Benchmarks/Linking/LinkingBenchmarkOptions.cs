@@ -20,6 +20,13 @@ public sealed record LinkingBenchmarkOptions
     /// <summary>Steady ingest rate of the latency phase, events per second.</summary>
     public int Rate { get; init; } = 200;
 
+    /// <summary>
+    /// How the latency phase learns that an event is linked: <c>push</c> watches every targeted
+    /// investigation's live stream and confirms each pushed link with a GET; <c>poll</c> reads each
+    /// pending event over and over until it shows the link.
+    /// </summary>
+    public string Watch { get; init; } = "push";
+
     /// <summary>Length of the latency phase in seconds.</summary>
     public int Duration { get; init; } = 30;
 
@@ -40,6 +47,8 @@ public sealed record LinkingBenchmarkOptions
           --concurrency N      ingests in flight in the closed-loop phases (default 32)
           --rate N             events per second in the latency phase (default 200)
           --duration N         seconds of the latency phase (default 30)
+          --watch push|poll    how the latency phase sees a link: pushed on the investigations' live streams and
+                               confirmed by one GET (push), or GET of each pending event every 10 ms (poll) (default push)
           --timeout N          seconds a phase may wait for every event to be evaluated (default 900)
           --seed N             seed of the generated workload (default 20241126)
           --keep               keep the benchmark database
@@ -68,6 +77,16 @@ public sealed record LinkingBenchmarkOptions
             if (name == "--connection")
             {
                 result = result with { ConnectionString = value! };
+                continue;
+            }
+            if (name == "--watch")
+            {
+                if (value is not ("push" or "poll"))
+                {
+                    problem = "--watch must be push or poll.";
+                    return false;
+                }
+                result = result with { Watch = value };
                 continue;
             }
             if (!OptionArguments.TryWholeNumber(name, value!, 1, out var number, out problem))

@@ -53,7 +53,22 @@ public sealed record LatencyPhaseResult(
     int NotLinked,
     int Failures,
     string? FirstFailure,
-    string Machine);
+    string Machine)
+{
+    /// <summary><c>push</c> or <c>poll</c> (see <see cref="LinkingBenchmarkOptions.Watch"/>).</summary>
+    public string Watch { get; init; } = "poll";
+
+    /// <summary>Push mode: ack → the link's <c>event_link</c> message arrived on its investigation's stream.</summary>
+    public IReadOnlyList<double> Pushed { get; init; } = [];
+
+    public int Streams { get; init; }
+
+    public long PushMessages { get; init; }
+
+    public int Resyncs { get; init; }
+
+    public int FailedStreams { get; init; }
+}
 
 /// <summary>The linker's in-memory work timed on the run's own catalog, investigations and events.</summary>
 public sealed record Diagnostics(int RegistryInvestigations, double CandidatesPerEvent, double ScoringMsPerEvent, double MapRebuildMs, double FullRebuildMs);
@@ -184,16 +199,27 @@ public static class LinkingReport
 
         if (r.Latency is { } lat)
         {
+            var watched = lat.Watch == "push"
+                ? string.Create(c, $"each event's link waited for on the live streams of the {lat.Streams} investigations the events were made for ({lat.PushMessages} messages received, {lat.Resyncs} resyncs, {lat.FailedStreams} streams failed), then read over HTTP until it showed: {lat.Gets} GETs ({lat.Gets / (double)Math.Max(1, lat.Visible.Count):F2} per event)")
+                : string.Create(c, $"{lat.Gets} GETs (each pending event read again {LinkingBenchmark.PollInterval.TotalMilliseconds:F0} ms after its previous answer, at most {LinkingBenchmark.PollConcurrency} GETs in flight; "
+                    + $"{lat.Visible.Sum() / Math.Max(1, lat.Gets):F0} ms between GETs of one event on average, the effective polling resolution)");
             o.WriteLine(string.Create(c,
-                $"Latency phase: {lat.Events} events that link, issued at {lat.AchievedRate:F0}/s (asked {options.Rate}/s); the last watch ended {lat.Seconds:F1} s after the first ingest; "
-                + $"{lat.Gets} GETs (each pending event read again {LinkingBenchmark.PollInterval.TotalMilliseconds:F0} ms after its previous answer, at most {LinkingBenchmark.PollConcurrency} GETs in flight; "
-                + $"{lat.Visible.Sum() / Math.Max(1, lat.Gets):F0} ms between GETs of one event on average, the effective polling resolution); {lat.Machine}."));
+                $"Latency phase (--watch {lat.Watch}): {lat.Events} events that link, issued at {lat.AchievedRate:F0}/s (asked {options.Rate}/s); the last watch ended {lat.Seconds:F1} s after the first ingest; "
+                + $"{watched}; {lat.Machine}."));
             o.WriteLine();
             o.WriteLine("| measured as | events | p50 ms | p95 ms | p99 ms | max ms |");
             o.WriteLine("|---|---:|---:|---:|---:|---:|");
             Row(o, "ingest acknowledgement (IngestAsync)", lat.Acks);
-            Row(o, "ack → GET /api/events/{id} shows a `linked` link (HTTP; response received)", lat.Visible);
-            Row(o, "lower bound: ack → the last GET that did not show it was sent", lat.VisibleLowerBound);
+            if (lat.Watch == "push")
+            {
+                Row(o, "ack → the link's `event_link` (status `linked`) arrives on its investigation's live stream", lat.Pushed);
+                Row(o, "ack → GET /api/events/{id} shows a `linked` link (HTTP, read after the push; response received)", lat.Visible);
+            }
+            else
+            {
+                Row(o, "ack → GET /api/events/{id} shows a `linked` link (HTTP; response received)", lat.Visible);
+                Row(o, "lower bound: ack → the last GET that did not show it was sent", lat.VisibleLowerBound);
+            }
             Row(o, "`rootcause.linker.latency` histogram (silo side)", lat.Histogram);
             o.WriteLine();
             if (lat.Stages.Count > 0)
