@@ -261,17 +261,27 @@ public sealed class IndexTailer(
             var versions = new long?[states.Count];
             var newFrom = _newFrom;
             bool IsNew(StoredState state) => firstWrites.TryGetValue((state.StateName, state.Id), out var txId) && txId >= newFrom;
+            // Parsed first, so the live watchers hear of the changes before they are indexed.
+            var records = new object?[states.Count];
+            var parallel = new ParallelOptions { CancellationToken = ct };
             try
             {
                 if (states.Count >= ParallelApplyThreshold)
                 {
-                    Parallel.For(0, states.Count, new ParallelOptions { CancellationToken = ct }, i => versions[i] = Apply(states[i], IsNew(states[i])));
+                    Parallel.For(0, states.Count, parallel, i => records[i] = Parse(states[i]));
+                    Announce(records);
+                    Parallel.For(0, states.Count, parallel, i => versions[i] = Apply(states[i], records[i], IsNew(states[i])));
                 }
                 else
                 {
                     for (var i = 0; i < states.Count; i++)
                     {
-                        versions[i] = Apply(states[i], IsNew(states[i]));
+                        records[i] = Parse(states[i]);
+                    }
+                    Announce(records);
+                    for (var i = 0; i < states.Count; i++)
+                    {
+                        versions[i] = Apply(states[i], records[i], IsNew(states[i]));
                     }
                 }
             }
@@ -452,7 +462,7 @@ public sealed class IndexTailer(
             {
                 await foreach (var state in scanned.Reader.ReadAllAsync(failed.Token))
                 {
-                    if (Document(state) is { } doc)
+                    if (Document(Parse(state)) is { } doc)
                     {
                         index.Add(doc.Document);
                     }
@@ -522,10 +532,10 @@ public sealed class IndexTailer(
     private static IndexedKind KindOf(string stateName) => stateName == "investigation" ? IndexedKind.Investigation : IndexedKind.Event;
 
     /// <summary>Upserts (or, for a record the index cannot hold yet, adds) or removes one record's document; returns the version now indexed, if any.</summary>
-    private long? Apply(StoredState state, bool isNew)
+    private long? Apply(StoredState state, object? record, bool isNew)
     {
         var kind = KindOf(state.StateName);
-        if (Document(state, announce: true) is { } doc)
+        if (Document(record) is { } doc)
         {
             if (isNew)
             {
@@ -541,8 +551,8 @@ public sealed class IndexTailer(
         return null;
     }
 
-    /// <summary>The record's document; <paramref name="announce"/> also tells the live watchers of the change (tailing, not a rebuild's scan).</summary>
-    private (Lucene.Net.Documents.Document Document, long Version)? Document(StoredState state, bool announce = false)
+    /// <summary>The stored record, parsed: an existing <see cref="InvestigationState"/> (upgraded) or <see cref="EventState"/>, else null.</summary>
+    private object? Parse(StoredState state)
     {
         if (state.Payload is null)
         {
@@ -558,23 +568,43 @@ public sealed class IndexTailer(
                     return null;
                 }
                 investigation.Upgrade(time.GetUtcNow());
-                if (announce)
-                {
-                    live?.InvestigationChanged(investigation);
-                }
-                return (IndexDocuments.ForInvestigation(investigation), investigation.Version);
+                return investigation;
             }
             var @event = JsonSerializer.Deserialize<EventState>(state.Payload, RootCauseJson.Options);
-            if (announce && @event is not null && @event.Exists)
-            {
-                live?.EventChanged(@event);
-            }
-            return @event is null || !@event.Exists ? null : (IndexDocuments.ForEvent(@event), @event.Version);
+            return @event is null || !@event.Exists ? null : @event;
         }
         catch (JsonException e)
         {
             logger.LogError(e, "Stored {StateName} {Id} is not readable JSON; it is left out of the search index", state.StateName, state.Id);
             return null;
+        }
+    }
+
+    private static (Lucene.Net.Documents.Document Document, long Version)? Document(object? record) => record switch
+    {
+        InvestigationState investigation => (IndexDocuments.ForInvestigation(investigation), investigation.Version),
+        EventState @event => (IndexDocuments.ForEvent(@event), @event.Version),
+        _ => null,
+    };
+
+    /// <summary>Tells this silo's live watchers of a page's changed records, before the page is indexed.</summary>
+    private void Announce(object?[] records)
+    {
+        if (live is not { HasWatchers: true })
+        {
+            return;
+        }
+        foreach (var record in records)
+        {
+            switch (record)
+            {
+                case InvestigationState investigation:
+                    live.InvestigationChanged(investigation);
+                    break;
+                case EventState @event:
+                    live.EventChanged(@event);
+                    break;
+            }
         }
     }
 }
