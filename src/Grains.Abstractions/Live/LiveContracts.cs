@@ -99,6 +99,7 @@ public sealed record LiveEventLink(
     string Summary,
     string DecidedBy,
     DateTimeOffset DecidedAt,
+    string? Note,
     DateTimeOffset Timestamp,
     EventSource Source,
     string? EventType,

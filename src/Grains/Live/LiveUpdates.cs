@@ -83,7 +83,7 @@ public sealed class LiveUpdates : ILiveUpdates
                 continue;
             }
             var message = new LiveMessage(LiveMessage.EventLinkType, JsonSerializer.Serialize(new LiveEventLink(
-                state.Id, link.InvestigationId, link.Status, link.Confidence, link.Summary, link.DecidedBy, link.DecidedAt,
+                state.Id, link.InvestigationId, link.Status, link.Confidence, link.Summary, link.DecidedBy, link.DecidedAt, link.Note,
                 state.Timestamp, state.Source, state.EventType, state.Severity, state.Version, state.DeletedAt is not null), RootCauseJson.Options));
             foreach (var watcher in watchers)
             {

@@ -52,6 +52,7 @@ public sealed class InvestigationLiveTests(SiloPairFixture silos)
         Assert.Equal(investigation, link["investigation_id"]!.GetValue<string>());
         Assert.Equal("linked", link["status"]!.GetValue<string>());
         Assert.Equal("dana", link["decided_by"]!.GetValue<string>());
+        Assert.Equal("the deploy before the errors", link["note"]!.GetValue<string>());
         Assert.Equal("git", link["source"]!.GetValue<string>());
         Assert.Equal("commit", link["event_type"]!.GetValue<string>());
         Assert.False(link["deleted"]!.GetValue<bool>());
