@@ -52,6 +52,14 @@ public sealed class SearchOptions
     public int LiveRefreshIntervalMilliseconds { get; set; } = 100;
 
     /// <summary>
+    /// While clients on this silo watch an investigation's live changes, the caught-up tailer reads
+    /// the change feed this often instead, and announces what it read at once, so a change reaches
+    /// them sooner; the searcher is still refreshed no more often than the live refresh interval
+    /// (changes read in between are applied and wait for it).
+    /// </summary>
+    public int WatchedPollIntervalMilliseconds { get; set; } = 25;
+
+    /// <summary>
     /// Whether the index files are memory-mapped (the default, fastest) or read with positional file
     /// reads. Mapped files are read through <see cref="UntrackedMMapDirectory"/>, which keeps
     /// Lucene.NET from registering every clone of an input in a weak table (that registry made gen0
@@ -198,8 +206,24 @@ public sealed class IndexTailer(
     {
         var poll = TimeSpan.FromMilliseconds(options.PollIntervalMilliseconds);
         var refresh = TimeSpan.FromMilliseconds(options.LiveRefreshIntervalMilliseconds) - Stopwatch.GetElapsedTime(_lastChangesRefresh);
+        if (Watched)
+        {
+            // Changes applied but held back from the searcher are shown when their refresh is due.
+            var watched = TimeSpan.FromMilliseconds(options.WatchedPollIntervalMilliseconds);
+            return _unrefreshedChanges && refresh < watched ? (refresh > TimeSpan.Zero ? refresh : TimeSpan.Zero) : watched;
+        }
         return refresh > poll ? refresh : poll;
     }
+
+    private bool Watched => live is { HasWatchers: true };
+
+    /// <summary>
+    /// Caught up and watched: changes read sooner than the live refresh interval after the last
+    /// refresh that showed changes are applied now and shown by a later refresh.
+    /// </summary>
+    private bool HoldRefresh() =>
+        _unrefreshedChanges && Watched
+        && Stopwatch.GetElapsedTime(_lastChangesRefresh) < TimeSpan.FromMilliseconds(options.LiveRefreshIntervalMilliseconds);
 
     /// <summary>Resumes from the committed cursor, or rebuilds when there is none for this database.</summary>
     public async Task InitializeAsync(CancellationToken ct)
@@ -315,7 +339,7 @@ public sealed class IndexTailer(
                 _lastRefresh = pageStarted;
             }
         }
-        if (!batch.HasMore || Stopwatch.GetElapsedTime(_lastRefresh) >= TimeSpan.FromMilliseconds(options.CatchUpRefreshIntervalMilliseconds))
+        if (batch.HasMore ? Stopwatch.GetElapsedTime(_lastRefresh) >= TimeSpan.FromMilliseconds(options.CatchUpRefreshIntervalMilliseconds) : !HoldRefresh())
         {
             // Everything applied so far, up to the cursor's horizon, becomes visible. One refresh at
             // a time, in order, so waiters are released in the order of the pages.

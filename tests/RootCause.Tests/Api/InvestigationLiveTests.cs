@@ -56,6 +56,11 @@ public sealed class InvestigationLiveTests(SiloPairFixture silos)
         Assert.Equal("git", link["source"]!.GetValue<string>());
         Assert.Equal("commit", link["event_type"]!.GetValue<string>());
         Assert.False(link["deleted"]!.GetValue<bool>());
+        // While the silo has watchers its tailer reads more often and holds refreshes back to the
+        // live refresh interval: the index still shows the link to a request made after it.
+        var (listed, events, _) = await B.GetJsonAsync($"/api/investigations/{investigation}/events");
+        Assert.Equal(HttpStatusCode.OK, listed);
+        Assert.Equal([eventId], events!.AsArray().Select(e => e!["id"]!.GetValue<string>()));
 
         var (noted, _, _) = await A.PostAsync($"/api/investigations/{investigation}/notes", """{"author":"dana","body":"Rolling back."}""");
         Assert.Equal(HttpStatusCode.Created, noted);
