@@ -285,27 +285,39 @@ public sealed class IndexTailer(
             var versions = new long?[states.Count];
             var newFrom = _newFrom;
             bool IsNew(StoredState state) => firstWrites.TryGetValue((state.StateName, state.Id), out var txId) && txId >= newFrom;
-            // Parsed first, so the live watchers hear of the changes before they are indexed.
-            var records = new object?[states.Count];
+            // Watched, the page is parsed first, so the watchers hear of the changes before they are
+            // indexed; otherwise each record is parsed as it is applied (a large page's parsed records
+            // are not all kept alive at once).
+            var records = Watched ? new object?[states.Count] : null;
             var parallel = new ParallelOptions { CancellationToken = ct };
+            long? ApplyAt(int i) => Apply(states[i], records is null ? Parse(states[i]) : records[i], IsNew(states[i]));
             try
             {
-                if (states.Count >= ParallelApplyThreshold)
+                var large = states.Count >= ParallelApplyThreshold;
+                if (records is not null)
                 {
-                    Parallel.For(0, states.Count, parallel, i => records[i] = Parse(states[i]));
+                    if (large)
+                    {
+                        Parallel.For(0, states.Count, parallel, i => records[i] = Parse(states[i]));
+                    }
+                    else
+                    {
+                        for (var i = 0; i < states.Count; i++)
+                        {
+                            records[i] = Parse(states[i]);
+                        }
+                    }
                     Announce(records);
-                    Parallel.For(0, states.Count, parallel, i => versions[i] = Apply(states[i], records[i], IsNew(states[i])));
+                }
+                if (large)
+                {
+                    Parallel.For(0, states.Count, parallel, i => versions[i] = ApplyAt(i));
                 }
                 else
                 {
                     for (var i = 0; i < states.Count; i++)
                     {
-                        records[i] = Parse(states[i]);
-                    }
-                    Announce(records);
-                    for (var i = 0; i < states.Count; i++)
-                    {
-                        versions[i] = Apply(states[i], records[i], IsNew(states[i]));
+                        versions[i] = ApplyAt(i);
                     }
                 }
             }
@@ -614,7 +626,7 @@ public sealed class IndexTailer(
     /// <summary>Tells this silo's live watchers of a page's changed records, before the page is indexed.</summary>
     private void Announce(object?[] records)
     {
-        if (live is not { HasWatchers: true })
+        if (live is null)
         {
             return;
         }
