@@ -37,7 +37,7 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             var components = new JsonArray();
             // Shared infrastructure: nobody lists it as a dependency.
             components.Add(JsonNode.Parse("""{"name":"shared-dns","service":"platform","aliases":["kube-dns"],"repositories":["acme/platform"],"path_prefixes":["k8s/dns/"],"shared":true}"""));
-            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14", "t15", "t16", "t17" })
+            foreach (var p in new[] { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9", "t10", "t11", "t12", "t13", "t14", "t15", "t16", "t17", "t18" })
             {
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-web","service":"{{p}}-shop","repositories":["acme/{{p}}-web"],"path_prefixes":["src/"],"pipelines":["{{p}}-web-ci"],"depends_on":["{{p}}-api"]}"""));
                 components.Add(JsonNode.Parse($$"""{"name":"{{p}}-api","service":"{{p}}-core","aliases":["{{p}}-api-svc"],"repositories":["acme/{{p}}-api"],"path_prefixes":["api/"],"depends_on":["{{p}}-db"]}"""));
@@ -520,13 +520,48 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             Assert.NotNull(LinkTo(await CheckedAsync(spike), web));
         }
 
-        static bool OwnSpike(JsonNode? link, string component) =>
-            link?["strategies"]?.AsArray().Any(s => s!["strategy"]!.GetValue<string>() == "component"
-                && s["reason"]!.GetValue<string>().Contains($"{component}'s own error spike began", StringComparison.Ordinal)) == true;
-        var dbLinked = await LinkAsync(db, web, l => Has(l, "linked") && OwnSpike(l, "t16-db"));
-        Assert.Contains("t16-db's own error spike began 15 min after this change reached production", ComponentReason(dbLinked, web), StringComparison.Ordinal);
+        // Reviews run while the burst is still being decided: one may name a later spike of t16-db
+        // before the review of the earliest lands, so the wait is for the earliest.
+        const string Earliest = "t16-db's own error spike began 15 min after this change reached production";
+        var dbLinked = await LinkAsync(db, web, l => Has(l, "linked") && OwnSpike(l, "t16-db")
+            && l!["strategies"]!.AsArray().Any(s => s!["reason"]!.GetValue<string>().Contains(Earliest, StringComparison.Ordinal)));
+        Assert.Contains(Earliest, ComponentReason(dbLinked, web), StringComparison.Ordinal);
         var apiLinked = await LinkAsync(api, web, l => OwnSpike(l, "t16-api"));
         Assert.True(Has(LinkTo(apiLinked, web), "linked"), ComponentReason(apiLinked, web));
+    }
+
+    private static bool OwnSpike(JsonNode? link, string component) =>
+        link?["strategies"]?.AsArray().Any(s => s!["strategy"]!.GetValue<string>() == "component"
+            && s["reason"]!.GetValue<string>().Contains($"{component}'s own error spike began", StringComparison.Ordinal)) == true;
+
+    /// <summary>
+    /// A review asked for by a caller's symptom finds the changes of what the caller calls too, and
+    /// scores them with every symptom of the investigation that can corroborate them: t18-db's
+    /// deployment, corroborated by t18-db's own error spike, stays so when an error spike of t18-api
+    /// (which calls t18-db) is reviewed afterwards, instead of falling back to the caller's spike.
+    /// </summary>
+    [Fact]
+    public async Task ACallersLaterSymptomDoesNotDemoteAChangeCorroboratedByItsOwnComponent()
+    {
+        await CatalogAsync();
+        var now = DateTimeOffset.UtcNow;
+        var web = await OpenAsync(A, "t18-web", now.AddMinutes(-10), now.AddMinutes(-20));
+        await RetroLinkedAsync(web);
+        var db = await DeployAsync(B, "t18-db", now.AddMinutes(-30));
+        var api = await DeployAsync(B, "t18-api", now.AddMinutes(-29));
+        await CheckedAsync(db);
+        await CheckedAsync(api);
+
+        Assert.NotNull(LinkTo(await CheckedAsync(await SpikeAsync(A, "t18-db", now.AddMinutes(-15))), web));
+        Assert.True(OwnSpike(LinkTo(await LinkAsync(db, web, l => OwnSpike(l, "t18-db")), web), "t18-db"));
+
+        Assert.NotNull(LinkTo(await CheckedAsync(await SpikeAsync(B, "t18-api", now.AddMinutes(-14))), web));
+        // The caller's review scores both deployments, the earlier first: once t18-api's shows its own
+        // spike, whatever that review made of t18-db's is stored.
+        Assert.True(OwnSpike(LinkTo(await LinkAsync(api, web, l => OwnSpike(l, "t18-api")), web), "t18-api"));
+        var stored = (await A.GetJsonAsync($"/api/events/{db}")).Body!;
+        Assert.Contains("t18-db's own error spike began 15 min after this change reached production", ComponentReason(stored, web), StringComparison.Ordinal);
+        Assert.True(Has(LinkTo(stored, web), "linked"), ComponentReason(stored, web));
     }
 
     /// <summary>
