@@ -150,51 +150,48 @@ public sealed class CorroborationGrain(
         }
         var catalog = await catalogs.GetAsync();
         var changes = new Dictionary<Guid, Event>();
+        var mine = new List<Corroborator>();
         foreach (var (component, from, to) in windows)
         {
             // The component's own changes and those of what it calls directly.
-            foreach (var change in Corroboration.ChangesBetween(Corroboration.Corroborated(component, catalog), from, to, index, catalog))
+            var found = Corroboration.ChangesBetween(Corroboration.Corroborated(component, catalog), from, to, index, catalog);
+            if (found.Count == 0)
+            {
+                continue;
+            }
+            foreach (var change in found)
             {
                 changes.TryAdd(change.Id, change);
             }
+            // This investigation's own symptoms of the component, from the first change on: few, and read once.
+            mine.AddRange(Corroboration.ForInvestigation(investigation.Id, component, found.Min(c => c.Timestamp), to + options.CorroborationWindow, index, catalog));
         }
-        // A commit's deployment time decides whether a symptom followed it; a deployment's next one
-        // does not matter here: it only counts for the affected component's own deployments, which
-        // corroboration cannot raise (they score 1), so it is not looked up (a hundred stored changes).
-        var inEffect = changes.Values
-            .Select(change => (Change: change, Facts: DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog)))
-            .Select(c => (c.Change, c.Facts, Since: Corroboration.InEffectSince(c.Change, c.Facts)))
-            .Where(c => c.Since is not null)
-            .ToList();
-        if (inEffect.Count == 0)
+        if (changes.Count == 0 || mine.Count == 0)
         {
             return;
         }
-        // Each change is scored with every symptom of this investigation that can corroborate it, not
-        // only those of the components asked for: a change of what an asked component calls is found
-        // too, and scored with its caller's symptoms alone it would fall from its own component's
-        // corroboration (stored by an earlier review or its own evaluation) to the caller's. The
-        // affected component's symptoms are the incident: they corroborate none of these changes.
-        var affected = catalog.Resolve(LinkNames.AffectedOf(investigation, catalog).Component)?.Name;
-        var corroborating = inEffect.SelectMany(c => Corroboration.Corroborating(c.Facts, catalog))
-            .Where(name => name != affected).Distinct(StringComparer.Ordinal);
-        var (first, last) = (inEffect.Min(c => c.Since!.Value), inEffect.Max(c => c.Since!.Value));
-        // This investigation's own symptoms of those components, in the window after the changes: few, and read once.
-        var mine = corroborating
-            .SelectMany(name => Corroboration.ForInvestigation(investigation.Id, name, first, last + options.CorroborationWindow, index, catalog))
-            .ToList();
-        if (mine.Count == 0)
+        foreach (var change in changes.Values.OrderBy(c => c.Timestamp).ThenBy(c => c.Id))
         {
-            return;
-        }
-        foreach (var (change, facts, _) in inEffect.OrderBy(c => c.Change.Timestamp).ThenBy(c => c.Change.Id))
-        {
+            // A commit's deployment time decides whether a symptom followed it; a deployment's next one
+            // does not matter here: it only counts for the affected component's own deployments, which
+            // corroboration cannot raise (they score 1), so it is not looked up (a hundred stored changes).
+            var facts = DeploymentLookup.WithDeployment(EventFacts.From(change, catalog), index, catalog);
             // Only where corroboration changes the score: the change's own evaluation stored the rest.
             if (_scorer.ConfidenceOf(investigation, change, facts, catalog, mine) == _scorer.ConfidenceOf(investigation, change, facts, catalog))
             {
                 continue;
             }
             var assessment = _scorer.Assess(investigation, change, facts, catalog, mine);
+            // A review sees the symptoms of the components it was asked for. A change of what an asked
+            // component calls may already hold a stronger corroboration (by its own component's
+            // symptom, from an earlier review or its own evaluation): corroboration only adds
+            // evidence, so a review never lowers what the linker stored. An equal one is written, so
+            // the reason can come to name the earliest symptom.
+            if (change.Links.FirstOrDefault(l => l.InvestigationId == investigation.Id) is { IsHumanDecision: false, Confidence: { } stored }
+                && stored > assessment.Confidence)
+            {
+                continue;
+            }
             if (await LinkWriter.ApplyAsync(GrainFactory, investigation, change, assessment))
             {
                 LinkerGrain.LogDecision(logger, metrics, "corroboration", assessment);
