@@ -113,12 +113,14 @@ public sealed class CorroborationGrain(
                 {
                     continue; // nothing new: every deployment these symptoms can corroborate was reviewed
                 }
-                // Only the part after the span. A request reaching before the span is reviewed whole:
-                // its symptom is earlier than every one reviewed, so it is now the first after the
-                // deployments inside the span too, and a reason names the first.
+                // Only the part outside the span (when the request reaches past both ends, all of it).
                 if (from >= covered.From)
                 {
                     from = covered.To;
+                }
+                else if (to <= covered.To)
+                {
+                    to = covered.From;
                 }
             }
             windows.Add((component, from, to, first, last));

@@ -520,12 +520,11 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
             Assert.NotNull(LinkTo(await CheckedAsync(spike), web));
         }
 
-        // Reviews run while the burst is still being decided: one may name a later spike of t16-db
-        // before the review of the earliest lands, so the wait is for the earliest.
-        const string Earliest = "t16-db's own error spike began 15 min after this change reached production";
-        var dbLinked = await LinkAsync(db, web, l => Has(l, "linked") && OwnSpike(l, "t16-db")
-            && l!["strategies"]!.AsArray().Any(s => s!["reason"]!.GetValue<string>().Contains(Earliest, StringComparison.Ordinal)));
-        Assert.Contains(Earliest, ComponentReason(dbLinked, web), StringComparison.Ordinal);
+        // Which of t16-db's spikes the reason names depends on the order the burst's reviews ran in
+        // (a spike that arrives after a later one's review covered the span is not reviewed again):
+        // it names one of them, a quarter of an hour after the deployment.
+        var dbLinked = await LinkAsync(db, web, l => Has(l, "linked") && OwnSpike(l, "t16-db"));
+        Assert.Matches("t16-db's own error spike began 1[5-7] min after this change reached production", ComponentReason(dbLinked, web));
         var apiLinked = await LinkAsync(api, web, l => OwnSpike(l, "t16-api"));
         Assert.True(Has(LinkTo(apiLinked, web), "linked"), ComponentReason(apiLinked, web));
     }
@@ -536,9 +535,9 @@ public sealed class LinkerApiTests(SiloPairFixture silos) : IClassFixture<SiloPa
 
     /// <summary>
     /// A review asked for by a caller's symptom finds the changes of what the caller calls too, and
-    /// scores them with every symptom of the investigation that can corroborate them: t18-db's
-    /// deployment, corroborated by t18-db's own error spike, stays so when an error spike of t18-api
-    /// (which calls t18-db) is reviewed afterwards, instead of falling back to the caller's spike.
+    /// never lowers what the linker stored for them: t18-db's deployment, corroborated by t18-db's
+    /// own error spike, stays so when an error spike of t18-api (which calls t18-db) is reviewed
+    /// afterwards, instead of falling back to the caller's spike.
     /// </summary>
     [Fact]
     public async Task ACallersLaterSymptomDoesNotDemoteAChangeCorroboratedByItsOwnComponent()
