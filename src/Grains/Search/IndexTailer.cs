@@ -365,6 +365,18 @@ public sealed class IndexTailer(
                 var horizon = _cursor.Horizon;
                 _backgroundRefresh = (applied, Task.Run(() => index.Refresh(applied, horizon), CancellationToken.None));
             }
+            else if (Watched && _unrefreshedChanges)
+            {
+                // Watched: the next reads (and what they announce) do not wait for this refresh either.
+                var applied = _unrefreshed.ToArray();
+                var horizon = _cursor.Horizon;
+                _backgroundRefresh = (applied, Task.Run(() =>
+                {
+                    var refreshStarted = Stopwatch.GetTimestamp();
+                    index.Refresh(applied, horizon);
+                    metrics?.Step("refresh", refreshStarted, catchingUp: false);
+                }, CancellationToken.None));
+            }
             else
             {
                 var refreshStarted = Stopwatch.GetTimestamp();
