@@ -290,36 +290,28 @@ public sealed class IndexTailer(
             // are not all kept alive at once).
             var records = Watched ? new object?[states.Count] : null;
             var parallel = new ParallelOptions { CancellationToken = ct };
-            long? ApplyAt(int i) => Apply(states[i], records is null ? Parse(states[i]) : records[i], IsNew(states[i]));
-            try
+            void Each(Action<int> body)
             {
-                var large = states.Count >= ParallelApplyThreshold;
-                if (records is not null)
+                if (states.Count >= ParallelApplyThreshold)
                 {
-                    if (large)
-                    {
-                        Parallel.For(0, states.Count, parallel, i => records[i] = Parse(states[i]));
-                    }
-                    else
-                    {
-                        for (var i = 0; i < states.Count; i++)
-                        {
-                            records[i] = Parse(states[i]);
-                        }
-                    }
-                    Announce(records);
-                }
-                if (large)
-                {
-                    Parallel.For(0, states.Count, parallel, i => versions[i] = ApplyAt(i));
+                    Parallel.For(0, states.Count, parallel, body);
                 }
                 else
                 {
                     for (var i = 0; i < states.Count; i++)
                     {
-                        versions[i] = ApplyAt(i);
+                        body(i);
                     }
                 }
+            }
+            try
+            {
+                if (records is not null)
+                {
+                    Each(i => records[i] = Parse(states[i]));
+                    Announce(records);
+                }
+                Each(i => versions[i] = Apply(states[i], records is null ? Parse(states[i]) : records[i], IsNew(states[i])));
             }
             catch
             {
@@ -356,25 +348,23 @@ public sealed class IndexTailer(
             // Everything applied so far, up to the cursor's horizon, becomes visible. One refresh at
             // a time, in order, so waiters are released in the order of the pages.
             await AwaitBackgroundRefreshAsync();
-            if (batch.HasMore)
+            if (batch.HasMore || (Watched && _unrefreshedChanges))
             {
                 // Behind: the refresh (mostly one thread writing segments and resolving deletes) runs
                 // while the next page is applied. Documents of that page may become visible with it;
-                // only this page's records and horizon are announced.
+                // only this page's records and horizon are announced. Watched: the next reads (and
+                // what they announce) do not wait for it either.
                 var applied = _unrefreshed.ToArray();
                 var horizon = _cursor.Horizon;
-                _backgroundRefresh = (applied, Task.Run(() => index.Refresh(applied, horizon), CancellationToken.None));
-            }
-            else if (Watched && _unrefreshedChanges)
-            {
-                // Watched: the next reads (and what they announce) do not wait for this refresh either.
-                var applied = _unrefreshed.ToArray();
-                var horizon = _cursor.Horizon;
+                var timed = !batch.HasMore;
                 _backgroundRefresh = (applied, Task.Run(() =>
                 {
                     var refreshStarted = Stopwatch.GetTimestamp();
                     index.Refresh(applied, horizon);
-                    metrics?.Step("refresh", refreshStarted, catchingUp: false);
+                    if (timed)
+                    {
+                        metrics?.Step("refresh", refreshStarted, catchingUp: false);
+                    }
                 }, CancellationToken.None));
             }
             else
